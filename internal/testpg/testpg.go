@@ -1,0 +1,238 @@
+// Package testpg gives tests a real PostgreSQL server.
+//
+// The server is found in this order:
+//
+//  1. TIKTOKKIT_TEST_POSTGRES_DSN, a DSN of a running server (CI sets it);
+//  2. a throwaway cluster started with initdb and pg_ctl from PATH or
+//     /usr/lib/postgresql/*/bin, on a free loopback port, stopped when the
+//     test binary exits (the package's TestMain must call [Main]);
+//  3. otherwise the test is skipped, or fails when CI=true, so that CI never
+//     passes without the database tests.
+//
+// Each call to [Open] makes a fresh database, dropped at the end of the test,
+// so tests never see each other's rows.
+package testpg
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+)
+
+// EnvDSN is the environment variable that names a running server.
+const EnvDSN = "TIKTOKKIT_TEST_POSTGRES_DSN"
+
+var (
+	once     sync.Once
+	baseDSN  string
+	startErr error
+	stopFn   func()
+)
+
+// Main runs the tests of a package that uses this one and stops the cluster
+// it may have started. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if stopFn != nil {
+		stopFn()
+	}
+	os.Exit(code)
+}
+
+// DSN returns the DSN of the server's maintenance database, starting a
+// throwaway cluster when needed. It skips the test when no server can be had,
+// and fails it instead when CI=true.
+func DSN(t testing.TB) string {
+	t.Helper()
+	once.Do(func() {
+		if dsn := os.Getenv(EnvDSN); dsn != "" {
+			baseDSN = dsn
+			return
+		}
+		baseDSN, stopFn, startErr = startCluster()
+	})
+	if startErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testpg: PostgreSQL is required under CI=true: %v", startErr)
+		}
+		t.Skipf("testpg: no PostgreSQL (set %s or install initdb): %v", EnvDSN, startErr)
+	}
+	return baseDSN
+}
+
+// Open makes a fresh database on the server and returns a connection pool to
+// it. Both are closed and dropped when the test ends.
+func Open(t testing.TB) *sql.DB {
+	t.Helper()
+	dsn := OpenDSN(t)
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatalf("testpg: open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// OpenDSN is like [Open] but returns the DSN of the fresh database, for code
+// under test that opens its own pools (several instances of an app, say).
+func OpenDSN(t testing.TB) string {
+	t.Helper()
+	base := DSN(t)
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatalf("testpg: open: %v", err)
+	}
+	defer admin.Close()
+	name := "tk_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testpg: create database: %v", err)
+		}
+		t.Skipf("testpg: cannot create a database on %s: %v", redact(base), err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("pgx", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return withDatabase(base, name)
+}
+
+func withDatabase(dsn, name string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		u.Path = "/" + name
+		return u.String()
+	}
+	// key=value form
+	fields := strings.Fields(dsn)
+	out := fields[:0]
+	for _, f := range fields {
+		if !strings.HasPrefix(f, "dbname=") {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(append(out, "dbname="+name), " ")
+}
+
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		u.User = url.User(u.User.Username())
+		return u.String()
+	}
+	return "(dsn)"
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// binDir finds the directory holding initdb and pg_ctl.
+func binDir() (string, error) {
+	if p, err := exec.LookPath("pg_ctl"); err == nil {
+		if _, err := exec.LookPath("initdb"); err == nil {
+			return filepath.Dir(p), nil
+		}
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {
+			return d, nil
+		}
+	}
+	return "", errors.New("initdb and pg_ctl not found")
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startCluster initialises and starts a cluster in a temporary directory. As
+// root it runs the server as the "postgres" user, since PostgreSQL refuses to
+// run as root.
+func startCluster() (string, func(), error) {
+	bin, err := binDir()
+	if err != nil {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "tiktokkit-pg-")
+	if err != nil {
+		return "", nil, err
+	}
+	run := func(name string, args ...string) *exec.Cmd {
+		return exec.Command(filepath.Join(bin, name), args...)
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			os.RemoveAll(dir)
+			return "", nil, fmt.Errorf("running as root and no postgres user: %w", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return "", nil, err
+		}
+		run = func(name string, args ...string) *exec.Cmd {
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if out, err := run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8").CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		port, err := freePort()
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
+		out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput()
+		if err != nil {
+			lastErr = fmt.Errorf("pg_ctl start: %v: %s", err, out)
+			continue
+		}
+		stop := func() {
+			_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
+			os.RemoveAll(dir)
+		}
+		return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
+	}
+	os.RemoveAll(dir)
+	return "", nil, lastErr
+}
