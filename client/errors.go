@@ -1,0 +1,336 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+)
+
+// Sentinels for errors.Is. The structured errors (*OAuthError, *APIError,
+// *ResponseError, *MissingScopeError) match the sentinels that describe them.
+var (
+	// ErrAccessTokenInvalid: TikTok refused the access token
+	// (API code access_token_invalid). Refresh and try again.
+	ErrAccessTokenInvalid = errors.New("client: access token invalid")
+	// ErrScopeNotAuthorized: the token lacks a scope the call needs
+	// (API codes scope_not_authorized and scope_permission_missed).
+	ErrScopeNotAuthorized = errors.New("client: scope not authorized")
+	// ErrRateLimited: HTTP 429 or API code rate_limit_exceeded.
+	ErrRateLimited = errors.New("client: rate limited")
+	// ErrInvalidGrant: OAuth invalid_grant (code or refresh token invalid,
+	// expired, revoked or already used). For a refresh it means "log in again".
+	ErrInvalidGrant = errors.New("client: invalid grant")
+	// ErrInvalidClient: OAuth invalid_client (wrong client key or secret).
+	ErrInvalidClient = errors.New("client: invalid client")
+	// ErrInvalidRequest: OAuth invalid_request, or API invalid_params /
+	// invalid_param.
+	ErrInvalidRequest = errors.New("client: invalid request")
+	// ErrAccessDenied: OAuth access_denied (the user refused).
+	ErrAccessDenied = errors.New("client: access denied")
+	// ErrServer: a TikTok-side failure: HTTP 5xx, internal_error,
+	// server_error or temporarily_unavailable.
+	ErrServer = errors.New("client: server error")
+	// ErrBodyTooLarge: the response body was larger than Config.MaxBodyBytes.
+	ErrBodyTooLarge = errors.New("client: response body too large")
+	// ErrMissingScope: refused before any request because a field or endpoint
+	// needs a scope the token was not granted. See *MissingScopeError.
+	ErrMissingScope = errors.New("client: missing scope")
+	// ErrInvalidInput: refused before any request because an argument cannot
+	// be right (empty code, unknown user field, invalid verifier, ...).
+	ErrInvalidInput = errors.New("client: invalid input")
+)
+
+// OAuthError is TikTok's flat OAuth error, {"error", "error_description",
+// "log_id"}, from the token and revoke endpoints. It is returned whenever the
+// body carries an error, whatever the HTTP status (TikTok sometimes answers
+// errors with 200).
+type OAuthError struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Code is the OAuth error category, such as "invalid_grant".
+	Code string
+	// Description is TikTok's human-readable text.
+	Description string
+	// LogID identifies the request at TikTok; support asks for it.
+	LogID string
+	// RetryAfter is the wait the server asked for with Retry-After, or 0.
+	RetryAfter time.Duration
+}
+
+// Error returns "client: oauth error <code> (HTTP <status>): <description> (log_id <id>)".
+func (e *OAuthError) Error() string {
+	var b strings.Builder
+	b.WriteString("client: oauth error ")
+	b.WriteString(orUnknown(e.Code))
+	writeStatus(&b, e.StatusCode)
+	if e.Description != "" {
+		b.WriteString(": ")
+		b.WriteString(sanitize(e.Description, 512))
+	}
+	writeLogID(&b, e.LogID)
+	return b.String()
+}
+
+// Is maps the error onto the package's sentinels.
+func (e *OAuthError) Is(target error) bool {
+	switch target {
+	case ErrInvalidGrant:
+		return e.Code == "invalid_grant"
+	case ErrInvalidClient:
+		return e.Code == "invalid_client"
+	case ErrInvalidRequest:
+		return e.Code == "invalid_request"
+	case ErrAccessDenied:
+		return e.Code == "access_denied"
+	case ErrServer:
+		return e.Code == "server_error" || e.Code == "temporarily_unavailable" || e.StatusCode >= 500
+	case ErrRateLimited:
+		return e.StatusCode == 429
+	}
+	return false
+}
+
+// APIError is the error member of TikTok's API envelope,
+// {"data": ..., "error": {"code", "message", "log_id"}}, when the code is not
+// "ok". It is returned whatever the HTTP status (some errors come with 200).
+type APIError struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// Code is TikTok's error code, such as "access_token_invalid".
+	Code string
+	// Message is TikTok's human-readable text.
+	Message string
+	// LogID identifies the request at TikTok; support asks for it.
+	LogID string
+	// RetryAfter is the wait the server asked for with Retry-After, or 0.
+	RetryAfter time.Duration
+}
+
+// Error returns "client: api error <code> (HTTP <status>): <message> (log_id <id>)".
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("client: api error ")
+	b.WriteString(orUnknown(e.Code))
+	writeStatus(&b, e.StatusCode)
+	if e.Message != "" {
+		b.WriteString(": ")
+		b.WriteString(sanitize(e.Message, 512))
+	}
+	writeLogID(&b, e.LogID)
+	return b.String()
+}
+
+// Is maps the error onto the package's sentinels.
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrAccessTokenInvalid:
+		return e.Code == "access_token_invalid"
+	case ErrScopeNotAuthorized:
+		return e.Code == "scope_not_authorized" || e.Code == "scope_permission_missed"
+	case ErrRateLimited:
+		return e.Code == "rate_limit_exceeded" || e.StatusCode == 429
+	case ErrInvalidRequest:
+		return e.Code == "invalid_params" || e.Code == "invalid_param"
+	case ErrServer:
+		return e.Code == "internal_error" || e.StatusCode >= 500
+	}
+	return false
+}
+
+// ResponseError reports an answer that is not what TikTok documents: a body
+// that is not JSON, truncated, an HTML error page, too large, empty where JSON
+// was needed, JSON without the expected members, or an unexpected status.
+type ResponseError struct {
+	// StatusCode is the HTTP status of the answer.
+	StatusCode int
+	// ContentType is the Content-Type header of the answer.
+	ContentType string
+	// Snippet is the start of the body (at most 256 bytes), with control
+	// characters replaced and anything that looks like a token redacted.
+	Snippet string
+	// Err is the underlying cause (a JSON error, ErrBodyTooLarge, ...).
+	Err error
+	// RetryAfter is the wait the server asked for with Retry-After, or 0.
+	RetryAfter time.Duration
+}
+
+// Error returns "client: unexpected response (HTTP <status>, <type>): <cause>: <snippet>".
+func (e *ResponseError) Error() string {
+	var b strings.Builder
+	b.WriteString("client: unexpected response (HTTP ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.ContentType != "" {
+		b.WriteString(", ")
+		b.WriteString(sanitize(e.ContentType, 100))
+	}
+	b.WriteString(")")
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(e.Err.Error(), "client: "))
+	}
+	if e.Snippet != "" {
+		b.WriteString(": body ")
+		b.WriteString(strconv.Quote(e.Snippet))
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause.
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// Is maps 429 onto ErrRateLimited and 5xx onto ErrServer; the cause is
+// matched through Unwrap.
+func (e *ResponseError) Is(target error) bool {
+	switch target {
+	case ErrRateLimited:
+		return e.StatusCode == 429
+	case ErrServer:
+		return e.StatusCode >= 500
+	}
+	return false
+}
+
+// MissingScopeError is returned before any request when a requested field
+// (or endpoint) needs a scope the token was not granted. It matches
+// ErrMissingScope with errors.Is.
+type MissingScopeError struct {
+	// Field is the user field or endpoint that needs the scope.
+	Field string
+	// Scope is the scope it needs.
+	Scope string
+}
+
+// Error returns "client: field <field> needs scope <scope>, which the token was not granted".
+func (e *MissingScopeError) Error() string {
+	return "client: field " + e.Field + " needs scope " + e.Scope + ", which the token was not granted"
+}
+
+// Is reports whether target is ErrMissingScope.
+func (e *MissingScopeError) Is(target error) bool { return target == ErrMissingScope }
+
+// IsTemporary reports whether err is worth trying again later: a TikTok
+// server error (ErrServer), rate limiting (ErrRateLimited), a network error or
+// timeout, or a *ResponseError with a 5xx status. It is false for nil, for a
+// cancelled context and for OAuth refusals such as invalid_grant.
+func IsTemporary(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) {
+		return false
+	}
+	if errors.Is(err, ErrServer) || errors.Is(err, ErrRateLimited) {
+		return true
+	}
+	var oe *OAuthError
+	var ae *APIError
+	var re *ResponseError
+	var me *MissingScopeError
+	if errors.As(err, &oe) || errors.As(err, &ae) || errors.As(err, &re) || errors.As(err, &me) ||
+		errors.Is(err, ErrInvalidInput) {
+		return false
+	}
+	return isNetworkError(err) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// isNetworkError reports whether err comes from the connection rather than
+// from an answer: dial failures, resets, timeouts, an EOF before the headers.
+func isNetworkError(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	var op *net.OpError
+	var dns *net.DNSError
+	return errors.As(err, &op) || errors.As(err, &dns) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNABORTED) || errors.Is(err, syscall.EPIPE)
+}
+
+// isDialError reports whether err shows that the request never left this
+// machine: name resolution or connection establishment failed.
+func isDialError(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return true
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(no code)"
+	}
+	return sanitize(s, 100)
+}
+
+func writeStatus(b *strings.Builder, status int) {
+	if status != 0 {
+		b.WriteString(" (HTTP ")
+		b.WriteString(strconv.Itoa(status))
+		b.WriteString(")")
+	}
+}
+
+func writeLogID(b *strings.Builder, id string) {
+	if id != "" {
+		b.WriteString(" (log_id ")
+		b.WriteString(sanitize(id, 100))
+		b.WriteString(")")
+	}
+}
+
+// sanitize cuts s to at most max bytes (on a rune boundary) and replaces
+// control characters and invalid UTF-8 so the text is safe in a log line.
+func sanitize(s string, max int) string {
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteRune(utf8.RuneError)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			b.WriteByte(' ')
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+var (
+	secretMember = regexp.MustCompile(`("(?:access_token|refresh_token|token|client_secret|code|code_verifier)"\s*:\s*")[^"]*("?)`)
+	secretValue  = regexp.MustCompile(`\b(act|rft|clt)\.[A-Za-z0-9._~*!%+/=-]+`)
+)
+
+// snippet returns the start of a body for a *ResponseError: at most 256
+// bytes, sanitised, with token-looking values redacted (a truncated token
+// answer must not leak the token through an error message).
+func snippet(body []byte) string {
+	const max = 256
+	if len(body) > max {
+		body = body[:max]
+	}
+	s := sanitize(string(body), max)
+	s = secretMember.ReplaceAllString(s, `${1}…REDACTED${2}`)
+	s = secretValue.ReplaceAllString(s, `${1}.…REDACTED`)
+	return strings.TrimSpace(s)
+}
