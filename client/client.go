@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -200,6 +201,9 @@ type Client struct {
 	// jitter returns a random duration in [0, d]; replaced in tests of the
 	// package itself.
 	jitter func(d time.Duration) time.Duration
+	// sleepHook, when set, replaces the backoff wait; for tests of the
+	// package itself.
+	sleepHook func(ctx context.Context, d time.Duration) error
 }
 
 // New validates cfg, fills in the defaults and returns a Client.

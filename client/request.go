@@ -1,0 +1,251 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// retryMode says how far a call may be repeated.
+type retryMode uint8
+
+const (
+	// retryNone: never repeat (code exchange: a code is single use).
+	retryNone retryMode = iota
+	// retryDial: repeat only when the request surely never reached TikTok,
+	// that is when the connection could not be made (refresh, revoke).
+	retryDial
+	// retryAll: the call is safe to repeat: repeat on 429, 5xx and
+	// connection errors (user info, creator info, client token, Do with
+	// Repeatable).
+	retryAll
+)
+
+// request is one call to TikTok's API host, described once and sent by
+// roundTrip as many times as its retry mode allows. Every endpoint method
+// builds one of these; nothing else talks to the network.
+type request struct {
+	op          string // short name for errors and logs, such as "user_info"
+	method      string
+	path        string // relative to the API base, starting with "/"
+	rawQuery    string // encoded query, without "?"
+	body        []byte // nil = no body
+	contentType string // "" = no Content-Type header
+	bearer      string // "" = no Authorization header
+	noCache     bool   // send Cache-Control: no-cache (token endpoints)
+	retry       retryMode
+}
+
+// reply is one answer as the decoders see it. body is only valid during the
+// decode call: it lives in a pooled buffer.
+type reply struct {
+	status      int
+	contentType string
+	retryAfter  time.Duration
+	body        []byte
+}
+
+// transportError marks an error from sending the request or reading the
+// answer, as opposed to an answer that decoded to an error.
+type transportError struct {
+	op  string
+	err error
+}
+
+func (e *transportError) Error() string {
+	return "client: " + e.op + ": " + e.err.Error()
+}
+
+func (e *transportError) Unwrap() error { return e.err }
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// roundTrip sends rq, reads the answer through the size limit and hands it
+// to decode, repeating per rq.retry with exponential backoff and full jitter.
+// decode returns nil for success or the error the answer means; errors that
+// match ErrRateLimited or ErrServer are repeated for retryAll calls.
+func (c *Client) roundTrip(ctx context.Context, rq *request, decode func(*reply) error) error {
+	attempts := 1
+	if rq.retry != retryNone {
+		attempts = c.retry.MaxAttempts
+	}
+	for attempt := 1; ; attempt++ {
+		err := c.attempt(ctx, rq, decode)
+		if err == nil {
+			return nil
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("client: %s: %w", rq.op, ctxErr)
+		}
+		if attempt >= attempts || !shouldRetry(rq.retry, err) {
+			return err
+		}
+		wait := c.backoff(attempt, retryAfterOf(err))
+		if c.log.Enabled(ctx, slog.LevelDebug) {
+			c.log.DebugContext(ctx, "client: retrying", slog.String("op", rq.op),
+				slog.Int("attempt", attempt), slog.Duration("wait", wait), slog.String("error", err.Error()))
+		}
+		if serr := c.sleep(ctx, wait); serr != nil {
+			return fmt.Errorf("client: %s: %w", rq.op, serr)
+		}
+	}
+}
+
+// attempt sends rq once.
+func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) error) error {
+	var body io.Reader
+	if rq.body != nil {
+		body = bytes.NewReader(rq.body)
+	}
+	target := c.apiBase + rq.path
+	if rq.rawQuery != "" {
+		target += "?" + rq.rawQuery
+	}
+	req, err := http.NewRequestWithContext(ctx, rq.method, target, body)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidInput, rq.op, err)
+	}
+	h := req.Header
+	h["User-Agent"] = []string{c.cfg.UserAgent}
+	h["Accept"] = []string{"application/json"}
+	if rq.contentType != "" {
+		h["Content-Type"] = []string{rq.contentType}
+	}
+	if rq.noCache {
+		h["Cache-Control"] = []string{"no-cache"}
+	}
+	if rq.bearer != "" {
+		h["Authorization"] = []string{"Bearer " + rq.bearer}
+	}
+
+	resp, err := c.httpClient.Do(req)
+	if err != nil {
+		return &transportError{op: rq.op, err: err}
+	}
+	rp := reply{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		rp.retryAfter = parseRetryAfter(ra, c.clock())
+	}
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 { // do not keep huge buffers alive
+			bufPool.Put(buf)
+		}
+	}()
+	limit := c.cfg.MaxBodyBytes
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if n > limit {
+		// Too large: the rest is not read, so the connection is dropped
+		// rather than drained.
+		resp.Body.Close()
+		return &ResponseError{StatusCode: rp.status, ContentType: rp.contentType,
+			Snippet: snippet(buf.Bytes()), Err: ErrBodyTooLarge, RetryAfter: rp.retryAfter}
+	}
+	resp.Body.Close()
+	if err != nil {
+		return &transportError{op: rq.op + ": reading body", err: err}
+	}
+	rp.body = buf.Bytes()
+	if c.log.Enabled(ctx, slog.LevelDebug) {
+		c.log.DebugContext(ctx, "client: answer", slog.String("op", rq.op),
+			slog.Int("status", rp.status), slog.Int("bytes", len(rp.body)))
+	}
+	return decode(&rp)
+}
+
+// shouldRetry decides whether an attempt that failed with err may be
+// repeated under mode.
+func shouldRetry(mode retryMode, err error) bool {
+	var te *transportError
+	isTransport := errors.As(err, &te)
+	switch mode {
+	case retryDial:
+		return isTransport && isDialError(err)
+	case retryAll:
+		if isTransport {
+			return isNetworkError(err)
+		}
+		return errors.Is(err, ErrRateLimited) || errors.Is(err, ErrServer)
+	}
+	return false
+}
+
+// retryAfterOf returns the Retry-After wait carried by a decoded error.
+func retryAfterOf(err error) time.Duration {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.RetryAfter
+	}
+	var re *ResponseError
+	if errors.As(err, &re) {
+		return re.RetryAfter
+	}
+	var oe *OAuthError
+	if errors.As(err, &oe) {
+		return oe.RetryAfter
+	}
+	return 0
+}
+
+// backoff returns the wait before attempt+1: a full-jitter draw from
+// [0, min(MaxDelay, BaseDelay*2^(attempt-1))], but at least the server's
+// Retry-After (itself capped at MaxDelay).
+func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	ceiling := c.retry.BaseDelay
+	for i := 1; i < attempt && ceiling < c.retry.MaxDelay; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, c.retry.MaxDelay)
+	wait := c.jitter(ceiling)
+	if retryAfter > 0 {
+		wait = max(wait, min(retryAfter, c.retry.MaxDelay))
+	}
+	return wait
+}
+
+// sleep waits for d or until ctx ends.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	if c.sleepHook != nil {
+		return c.sleepHook(ctx, d)
+	}
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP date.
+// It returns 0 for a value it cannot read or a time in the past.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
