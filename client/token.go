@@ -13,7 +13,10 @@ import (
 //
 // The JSON form (the struct tags) is the storage form: token stores marshal
 // and unmarshal a Token with encoding/json, so it carries the secrets. Every
-// printed or logged form (String, GoString, Format, LogValue) redacts them.
+// printed or logged form (String, GoString, Format, LogValue) redacts them,
+// also when a Token is printed with fmt inside another value. Log a Token
+// (or *Token) itself: slog's JSON handler encodes values nested in other
+// structs with encoding/json, which is the storage form.
 //
 // A Token is read-only once handed out: never mutate one you did not make.
 type Token struct {
