@@ -141,7 +141,7 @@ func (e *APIError) Is(target error) bool {
 	case ErrServer:
 		return e.Code == "internal_error" || e.StatusCode >= 500
 	}
-	return false
+	return matchCodeSentinel(e.Code, target) // posting codes, see post.go
 }
 
 // ResponseError reports an answer that is not what TikTok documents: a body
@@ -317,7 +317,7 @@ func sanitize(s string, max int) string {
 }
 
 var (
-	secretMember = regexp.MustCompile(`("(?:access_token|refresh_token|token|client_secret|code|code_verifier)"\s*:\s*")[^"]*("?)`)
+	secretMember = regexp.MustCompile(`("(?:access_token|refresh_token|client_secret|code_verifier)"\s*:\s*")[^"]*("?)`)
 	secretValue  = regexp.MustCompile(`\b(act|rft|clt)\.[A-Za-z0-9._~*!%+/=-]+`)
 )
 
@@ -332,5 +332,5 @@ func snippet(body []byte) string {
 	s := sanitize(string(body), max)
 	s = secretMember.ReplaceAllString(s, `${1}…REDACTED${2}`)
 	s = secretValue.ReplaceAllString(s, `${1}.…REDACTED`)
-	return strings.TrimSpace(s)
+	return strings.TrimSpace(sanitize(s, max)) // redaction may have made it longer
 }
