@@ -1,0 +1,111 @@
+package tokenstore
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tiktokkit/tiktokkit/client"
+)
+
+// Memory is a Store that keeps tokens in a map in this process. It is meant
+// for tests, examples and single-instance apps that accept that every user
+// logs in again after a restart. It implements Leaser (in this process only)
+// and Lister. It starts no goroutines and needs no closing.
+//
+// Put stores a copy; Get returns the stored pointer without copying (no
+// allocation), which callers treat as read-only as the Store contract says.
+type Memory struct {
+	mu     sync.RWMutex
+	tokens map[string]*client.Token
+	leases map[string]memLease
+	now    func() time.Time
+}
+
+type memLease struct {
+	holder string
+	until  time.Time
+}
+
+var (
+	_ Store  = (*Memory)(nil)
+	_ Leaser = (*Memory)(nil)
+	_ Lister = (*Memory)(nil)
+)
+
+// NewMemory returns an empty Memory store. Leases expire on the wall clock.
+func NewMemory() *Memory {
+	return &Memory{
+		tokens: make(map[string]*client.Token),
+		leases: make(map[string]memLease),
+		now:    time.Now,
+	}
+}
+
+// Get returns the token under key or an error wrapping ErrNotFound. The
+// token is shared: do not modify it.
+func (m *Memory) Get(_ context.Context, key string) (*client.Token, error) {
+	m.mu.RLock()
+	tok := m.tokens[key]
+	m.mu.RUnlock()
+	if tok == nil {
+		return nil, notFound(key)
+	}
+	return tok, nil
+}
+
+// Put stores a copy of tok under key.
+func (m *Memory) Put(_ context.Context, key string, tok *client.Token) error {
+	if tok == nil {
+		return errNilToken
+	}
+	c := copyToken(tok)
+	m.mu.Lock()
+	m.tokens[key] = c
+	m.mu.Unlock()
+	return nil
+}
+
+// Delete removes the token under key, and any lease on it.
+func (m *Memory) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	delete(m.tokens, key)
+	delete(m.leases, key)
+	m.mu.Unlock()
+	return nil
+}
+
+// Keys returns the keys that hold a token, sorted.
+func (m *Memory) Keys(_ context.Context) ([]string, error) {
+	m.mu.RLock()
+	keys := make([]string, 0, len(m.tokens))
+	for k := range m.tokens {
+		keys = append(keys, k)
+	}
+	m.mu.RUnlock()
+	slices.Sort(keys)
+	return keys, nil
+}
+
+// TryLease implements Leaser within this process.
+func (m *Memory) TryLease(_ context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	now := m.now()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if l, ok := m.leases[key]; ok && l.holder != holder && now.Before(l.until) {
+		return false, nil
+	}
+	m.leases[key] = memLease{holder: holder, until: now.Add(ttl)}
+	return true, nil
+}
+
+// ReleaseLease implements Leaser within this process.
+func (m *Memory) ReleaseLease(_ context.Context, key, holder string) error {
+	m.mu.Lock()
+	if l, ok := m.leases[key]; ok && l.holder == holder {
+		delete(m.leases, key)
+	}
+	m.mu.Unlock()
+	return nil
+}

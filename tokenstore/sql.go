@@ -1,0 +1,271 @@
+package tokenstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/tiktokkit/tiktokkit/client"
+)
+
+// SQLConfig configures a SQL store.
+type SQLConfig struct {
+	// Dialect of the database: Postgres, SQLite or MySQL. Required.
+	Dialect Dialect
+	// Table is the table name, optionally schema-qualified. Default
+	// DefaultTable ("tiktok_tokens").
+	Table string
+	// Keys encrypts tokens at rest (AES-256-GCM). Default nil: tokens are
+	// stored as JSON in clear, and NewSQL logs a warning saying so. Always
+	// set it in production.
+	Keys *KeyRing
+	// InsecureAcceptPlaintext lets a store with Keys read rows written in
+	// clear (key_id ''), while moving an existing table to encryption; they
+	// are encrypted when next written. Default false: such a row is an
+	// ErrUnknownKey error, because whoever can write to the table could
+	// otherwise plant a token for any user.
+	InsecureAcceptPlaintext bool
+	// Logger receives the warning about missing encryption. Default
+	// slog.Default().
+	Logger *slog.Logger
+	// Clock times leases and updated_at. Default time.Now. Instances sharing
+	// a table must agree on the time to well within the lease TTL (NTP).
+	Clock func() time.Time
+}
+
+// SQL is a Store on a database/sql database: PostgreSQL, SQLite or MySQL.
+// It is the store for apps with more than one instance: it implements
+// Leaser with a conditional UPDATE that only one instance wins, so
+// instances never refresh one user's token at once, and Lister. Bring your
+// own driver; this package imports none.
+//
+// Statements are prepared on first use and reused; Close releases them (the
+// *sql.DB stays open: it is yours).
+type SQL struct {
+	db      *sql.DB
+	dialect Dialect
+	table   string
+	q       [numQueries]string
+	codec   codec
+	now     func() time.Time
+
+	stmts [numQueries]atomic.Pointer[sql.Stmt]
+}
+
+var (
+	_ Store  = (*SQL)(nil)
+	_ Leaser = (*SQL)(nil)
+	_ Lister = (*SQL)(nil)
+)
+
+// NewSQL returns a SQL store on db. It does not touch the database; call
+// Migrate to create the table, or create it yourself from Schema.
+func NewSQL(db *sql.DB, cfg SQLConfig) (*SQL, error) {
+	if db == nil {
+		return nil, errors.New("tokenstore: NewSQL: nil *sql.DB")
+	}
+	if cfg.Table == "" {
+		cfg.Table = DefaultTable
+	}
+	if _, err := Schema(cfg.Dialect, cfg.Table); err != nil {
+		return nil, err
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Keys == nil {
+		logger := cfg.Logger
+		if logger == nil {
+			logger = slog.Default()
+		}
+		logger.Warn("tokenstore: SQL store has no key ring; TikTok tokens are stored unencrypted",
+			slog.String("table", cfg.Table), slog.String("dialect", cfg.Dialect.String()))
+	}
+	return &SQL{
+		db:      db,
+		dialect: cfg.Dialect,
+		table:   cfg.Table,
+		q:       buildQueries(cfg.Dialect, cfg.Table),
+		codec:   codec{keys: cfg.Keys, acceptPlain: cfg.InsecureAcceptPlaintext},
+		now:     cfg.Clock,
+	}, nil
+}
+
+// Migrate creates the table if it does not exist. It never alters an
+// existing table.
+func (s *SQL) Migrate(ctx context.Context) error {
+	ddl, _ := Schema(s.dialect, s.table)
+	if _, err := s.db.ExecContext(ctx, ddl); err != nil {
+		return fmt.Errorf("tokenstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// stmt returns the prepared statement in slot i, preparing it on first
+// use. When preparing fails (the table does not exist yet, say) it returns
+// nil and the caller runs the query unprepared; a later call tries again.
+func (s *SQL) stmt(ctx context.Context, i int) *sql.Stmt {
+	if st := s.stmts[i].Load(); st != nil {
+		return st
+	}
+	st, err := s.db.PrepareContext(ctx, s.q[i])
+	if err != nil {
+		return nil
+	}
+	if !s.stmts[i].CompareAndSwap(nil, st) {
+		st.Close()
+		return s.stmts[i].Load()
+	}
+	return st
+}
+
+func (s *SQL) queryRow(ctx context.Context, i int, args ...any) *sql.Row {
+	if st := s.stmt(ctx, i); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.db.QueryRowContext(ctx, s.q[i], args...)
+}
+
+func (s *SQL) exec(ctx context.Context, i int, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, i); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, s.q[i], args...)
+}
+
+// Close closes the prepared statements. The store still works afterwards
+// (it prepares them again); the *sql.DB is not closed.
+func (s *SQL) Close() error {
+	var errs []error
+	for i := range s.stmts {
+		if st := s.stmts[i].Swap(nil); st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Get returns the token under key. A row that cannot be decrypted or
+// decoded is an error wrapping ErrCorrupt or ErrUnknownKey; the row is left
+// as it is.
+func (s *SQL) Get(ctx context.Context, key string) (*client.Token, error) {
+	var (
+		data  []byte
+		keyID string
+	)
+	err := s.queryRow(ctx, qGet, key).Scan(&data, &keyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tokenstore: get %q: %w", key, err)
+	}
+	if data == nil {
+		return nil, notFound(key) // a row that only holds a lease
+	}
+	return s.codec.decode(key, keyID, data)
+}
+
+// Put stores tok under key (an upsert), encrypted when the store has a key
+// ring. It keeps the lease columns as they are.
+func (s *SQL) Put(ctx context.Context, key string, tok *client.Token) error {
+	keyID, data, err := s.codec.encode(key, tok)
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, qPut, key, data, keyID, s.now().UnixMilli()); err != nil {
+		return fmt.Errorf("tokenstore: put %q: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes the row under key, lease included.
+func (s *SQL) Delete(ctx context.Context, key string) error {
+	if _, err := s.exec(ctx, qDelete, key); err != nil {
+		return fmt.Errorf("tokenstore: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// Keys returns every key holding a token, in byte order.
+func (s *SQL) Keys(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, s.q[qKeys])
+	if err != nil {
+		return nil, fmt.Errorf("tokenstore: keys: %w", err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("tokenstore: keys: %w", err)
+		}
+		keys = append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("tokenstore: keys: %w", err)
+	}
+	if keys == nil {
+		keys = []string{}
+	}
+	slices.Sort(keys) // byte order whatever the database's collation
+	return keys, nil
+}
+
+// TryLease implements Leaser with a conditional UPDATE: the row's lease is
+// taken only when it is free, expired or already holder's, so exactly one
+// of several instances racing for it wins. For a key without a row it
+// inserts a row that holds only the lease (Get still reports ErrNotFound).
+func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	if holder == "" {
+		return false, errors.New("tokenstore: lease holder must not be empty")
+	}
+	now := s.now()
+	until := now.Add(ttl).UnixMilli()
+	if until <= now.UnixMilli() {
+		until = now.UnixMilli() + 1
+	}
+	won, err := s.takeLease(ctx, key, holder, until, now.UnixMilli())
+	if err != nil || won {
+		return won, err
+	}
+	res, err := s.exec(ctx, qLeaseInsert, key, now.UnixMilli(), holder, until)
+	if err != nil {
+		return false, fmt.Errorf("tokenstore: lease %q: %w", key, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 1 {
+		return true, nil
+	}
+	// The row exists (it did all along, or another instance just made it):
+	// the conditional update decides.
+	return s.takeLease(ctx, key, holder, until, now.UnixMilli())
+}
+
+func (s *SQL) takeLease(ctx context.Context, key, holder string, until, now int64) (bool, error) {
+	res, err := s.exec(ctx, qLeaseTake, holder, until, key, holder, now)
+	if err != nil {
+		return false, fmt.Errorf("tokenstore: lease %q: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("tokenstore: lease %q: %w", key, err)
+	}
+	return n == 1, nil
+}
+
+// ReleaseLease implements Leaser: it frees the lease when holder holds it,
+// and removes the row when it held nothing but the lease.
+func (s *SQL) ReleaseLease(ctx context.Context, key, holder string) error {
+	if _, err := s.exec(ctx, qLeaseCleanup, key, holder); err != nil {
+		return fmt.Errorf("tokenstore: release lease %q: %w", key, err)
+	}
+	if _, err := s.exec(ctx, qLeaseRelease, key, holder); err != nil {
+		return fmt.Errorf("tokenstore: release lease %q: %w", key, err)
+	}
+	return nil
+}

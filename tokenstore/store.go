@@ -1,0 +1,138 @@
+package tokenstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tiktokkit/tiktokkit/client"
+)
+
+// Sentinel errors. Test for them with errors.Is: the errors returned by the
+// stores and the Source wrap them with the key and the cause.
+var (
+	// ErrNotFound: the store holds no token under the key.
+	ErrNotFound = errors.New("tokenstore: not found")
+
+	// ErrLoginRequired: the user has to log in with TikTok again. The
+	// Source returns it when there is no token for the key, when TikTok
+	// answered invalid_grant to a refresh, or when the refresh token has
+	// expired. In the last two cases the token has been deleted.
+	ErrLoginRequired = errors.New("tokenstore: login required")
+
+	// ErrUnknownKey: a stored token was encrypted with a key whose ID is not
+	// in the KeyRing (or the store has no KeyRing at all). Add the old key
+	// back to the ring as an older key; the token is kept.
+	ErrUnknownKey = errors.New("tokenstore: unknown encryption key")
+
+	// ErrCorrupt: a stored token cannot be decoded: it was truncated,
+	// altered, moved to another key's row, or is not a token at all. The
+	// token is kept so that it can be inspected; it is never silently
+	// treated as "logged out".
+	ErrCorrupt = errors.New("tokenstore: corrupt token")
+
+	// ErrNoSession: the Session store or SessionIdentity was used with a
+	// context that carries no scs session (the handler is not wrapped by
+	// SessionManager.LoadAndSave).
+	ErrNoSession = errors.New("tokenstore: no session in context")
+)
+
+// Store keeps one token per key. The key is the user's identity for the
+// app, by default the TikTok open_id (see Identity).
+//
+// The contract every implementation follows, checked by package storetest:
+//
+//   - Get returns ErrNotFound (possibly wrapped) when there is no token.
+//   - Put is an upsert that is atomic per key: a Get never sees a mix of two
+//     tokens, only the whole of one of them.
+//   - Concurrent Puts on one key: one of them wins, whole (last writer wins;
+//     there is no ordering between writers). A Put concurrent with a Delete
+//     leaves either the token or nothing. Callers that must not lose a
+//     rotated refresh token serialise their writes per key with a lease (see
+//     Leaser), which is what Source does.
+//   - Delete of a missing key is not an error.
+//   - Put stores a copy, so the caller may reuse its *client.Token. The
+//     *client.Token returned by Get is read-only: it may be shared with other
+//     callers (the Memory store hands out the same pointer every time), so
+//     never modify it; copy it first.
+//   - Keys are arbitrary non-empty UTF-8 strings (no NUL byte), compared byte
+//     for byte, at least 255 characters long.
+//   - All methods are safe for concurrent use.
+type Store interface {
+	// Get returns the token stored under key, or an error wrapping
+	// ErrNotFound.
+	Get(ctx context.Context, key string) (*client.Token, error)
+	// Put stores tok under key, replacing any token there (upsert).
+	Put(ctx context.Context, key string, tok *client.Token) error
+	// Delete removes the token under key. A missing key is not an error.
+	Delete(ctx context.Context, key string) error
+}
+
+// Leaser is implemented by stores that can lend a short, exclusive lease on
+// a key to one holder at a time. Several instances of an app sharing a
+// store use it so that only one of them refreshes a user's token while the
+// others wait and reload (TikTok rotates refresh tokens: two refreshes with
+// the same refresh token log the user out).
+//
+// A lease is independent of the token: Put and Get work whatever its state,
+// and Put keeps it. Delete of the key may end it.
+type Leaser interface {
+	// TryLease takes the lease on key for holder for ttl and reports
+	// whether it did. It succeeds when no one holds the lease, when the
+	// lease has expired (so a crashed holder is survived after ttl), or when
+	// holder already holds it (the lease is then extended). It never
+	// blocks waiting for another holder.
+	TryLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
+	// ReleaseLease gives the lease up if holder holds it; otherwise it does
+	// nothing and returns nil.
+	ReleaseLease(ctx context.Context, key, holder string) error
+}
+
+// Lister is implemented by stores that can list their keys, for maintenance
+// jobs (refreshing tokens ahead of time, migrating rows to a new encryption
+// key, counting users).
+type Lister interface {
+	// Keys returns every key that holds a token, in byte order.
+	Keys(ctx context.Context) ([]string, error)
+}
+
+// loginRequiredError is the error behind ErrLoginRequired: it names the key
+// and keeps the cause (ErrNotFound, client.ErrInvalidGrant, ...).
+type loginRequiredError struct {
+	key    string
+	reason string
+	cause  error
+}
+
+func (e *loginRequiredError) Error() string {
+	msg := fmt.Sprintf("tokenstore: login required for key %q: %s", e.key, e.reason)
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+func (e *loginRequiredError) Is(target error) bool { return target == ErrLoginRequired }
+
+func (e *loginRequiredError) Unwrap() error { return e.cause }
+
+func loginRequired(key, reason string, cause error) error {
+	return &loginRequiredError{key: key, reason: reason, cause: cause}
+}
+
+// notFound wraps ErrNotFound with the key.
+func notFound(key string) error {
+	return fmt.Errorf("%w: key %q", ErrNotFound, key)
+}
+
+// copyToken returns a deep copy of tok (the Scopes slice is not shared).
+func copyToken(tok *client.Token) *client.Token {
+	c := *tok
+	if tok.Scopes != nil {
+		c.Scopes = append(make([]string, 0, len(tok.Scopes)), tok.Scopes...)
+	}
+	return &c
+}
+
+var errNilToken = errors.New("tokenstore: nil token")

@@ -1,0 +1,535 @@
+// Package storetest is a conformance suite for tokenstore.Store
+// implementations, the package's own and yours. Call Run from a test with a
+// function that makes an empty store:
+//
+//	func TestMyStore(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) tokenstore.Store {
+//			return mystore.New(...) // empty, private to this subtest
+//		})
+//	}
+//
+// The suite checks the Store contract documented in package tokenstore:
+// round trips with every field set, not found, overwrite, delete (also of a
+// missing key), that Put stores a copy, keys that differ only slightly or
+// are long and full of Unicode, and concurrent writers on one key and on
+// many keys. When the store is a tokenstore.Leaser it checks that a lease is
+// exclusive, renewable by its holder, released only by its holder, won by
+// exactly one of many racing holders, independent of the token, and that it
+// expires (this waits a few hundred milliseconds of real time). When the
+// store is a tokenstore.Lister it checks Keys.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
+)
+
+// Option changes how Run drives the store.
+type Option func(*config)
+
+type config struct {
+	ctx      func(t *testing.T) context.Context
+	leaseTTL time.Duration
+	workers  int
+}
+
+// WithContext makes every call of a subtest use the context newCtx returns
+// (called once per subtest, after the store is made) instead of
+// t.Context(). Stores that need something in the context, such as the
+// scs session of tokenstore.Session, use it.
+func WithContext(newCtx func(t *testing.T) context.Context) Option {
+	return func(c *config) { c.ctx = newCtx }
+}
+
+// WithLeaseTTL sets the lease lifetime the expiry check waits for. Default
+// 300ms; raise it for a store whose calls take longer than a tenth of that.
+func WithLeaseTTL(d time.Duration) Option {
+	return func(c *config) { c.leaseTTL = d }
+}
+
+// WithWorkers sets how many goroutines the concurrency checks run. Default
+// 16.
+func WithWorkers(n int) Option {
+	return func(c *config) { c.workers = n }
+}
+
+// Run runs the suite as subtests of t. newStore must return an empty store
+// each time it is called; the suite calls it once per subtest.
+func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store, opts ...Option) {
+	cfg := config{
+		ctx:      func(t *testing.T) context.Context { return t.Context() },
+		leaseTTL: 300 * time.Millisecond,
+		workers:  16,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s := suite{cfg: cfg, newStore: newStore}
+	tests := []struct {
+		name string
+		run  func(*testing.T, tokenstore.Store, context.Context)
+	}{
+		{"GetMissing", s.getMissing},
+		{"RoundTrip", s.roundTrip},
+		{"PutStoresACopy", s.putStoresACopy},
+		{"Overwrite", s.overwrite},
+		{"Delete", s.delete},
+		{"DeleteMissing", s.deleteMissing},
+		{"PutNil", s.putNil},
+		{"DistinctKeys", s.distinctKeys},
+		{"LargeAndUnicodeKeys", s.largeKeys},
+		{"ConcurrentWritersOneKey", s.concurrentOneKey},
+		{"ConcurrentManyKeys", s.concurrentManyKeys},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStore(t)
+			require.NotNil(t, st, "newStore returned nil")
+			tc.run(t, st, cfg.ctx(t))
+		})
+	}
+	t.Run("Lease", func(t *testing.T) {
+		if _, ok := newStore(t).(tokenstore.Leaser); !ok {
+			t.Skip("the store is not a tokenstore.Leaser")
+		}
+		leaseTests := []struct {
+			name string
+			run  func(*testing.T, tokenstore.Store, tokenstore.Leaser, context.Context)
+		}{
+			{"Exclusive", s.leaseExclusive},
+			{"OnlyHolderReleases", s.leaseRelease},
+			{"OneWinnerOfMany", s.leaseRace},
+			{"IndependentOfToken", s.leaseIndependent},
+			{"Expires", s.leaseExpires},
+		}
+		for _, tc := range leaseTests {
+			t.Run(tc.name, func(t *testing.T) {
+				st := newStore(t)
+				tc.run(t, st, st.(tokenstore.Leaser), cfg.ctx(t))
+			})
+		}
+	})
+	t.Run("Keys", func(t *testing.T) {
+		st := newStore(t)
+		l, ok := st.(tokenstore.Lister)
+		if !ok {
+			t.Skip("the store is not a tokenstore.Lister")
+		}
+		s.keys(t, st, l, cfg.ctx(t))
+	})
+}
+
+type suite struct {
+	cfg      config
+	newStore func(t *testing.T) tokenstore.Store
+}
+
+// FullToken returns a token with every field set, its values derived from
+// n, with times that carry nanoseconds and a non-UTC zone so that a lossy
+// encoding shows up.
+func FullToken(n int) *client.Token {
+	zone := time.FixedZone("UTC+5:30", 5*3600+1800)
+	base := time.Date(2031, time.March, 14, 15, 9, 26, 535897932, zone)
+	return &client.Token{
+		AccessToken:   fmt.Sprintf("act.%d.%s", n, strings.Repeat("A9z", 20)),
+		RefreshToken:  fmt.Sprintf("rft.%d.%s", n, strings.Repeat("r-_", 20)),
+		TokenType:     "Bearer",
+		OpenID:        fmt.Sprintf("open-id-%d", n),
+		Scopes:        []string{client.ScopeUserInfoBasic, client.ScopeUserInfoProfile, client.ScopeVideoList},
+		Expiry:        base.Add(time.Duration(n) * time.Second),
+		RefreshExpiry: base.Add(365 * 24 * time.Hour),
+	}
+}
+
+// Equal reports the difference between two tokens ("" when equal), with
+// times compared as instants and nil and empty scope lists equal.
+func Equal(want, got *client.Token) string {
+	return cmp.Diff(want, got, cmpopts.EquateEmpty())
+}
+
+func (s suite) getMissing(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	tok, err := st.Get(ctx, "missing")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	assert.Nil(t, tok)
+}
+
+func (s suite) roundTrip(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	cases := []struct {
+		name string
+		tok  *client.Token
+	}{
+		{"every field", FullToken(1)},
+		{"access token only", &client.Token{AccessToken: "act.only"}},
+		{"unknown expiry", &client.Token{AccessToken: "act.x", RefreshToken: "rft.x", OpenID: "o"}},
+		{"UTC times", &client.Token{AccessToken: "act.utc", Expiry: time.Date(2030, 1, 2, 3, 4, 5, 6, time.UTC)}},
+		{"unicode values", &client.Token{AccessToken: "act.ключ-🔑", RefreshToken: "rft.\"quoted\"\\", OpenID: "用户", Scopes: []string{"é", "✓"}}},
+		{"long values", &client.Token{AccessToken: strings.Repeat("a", 4096), RefreshToken: strings.Repeat("r", 4096), Scopes: slices.Repeat([]string{"s"}, 50)}},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			key := fmt.Sprintf("round-trip-%d", i)
+			require.NoError(t, st.Put(ctx, key, tc.tok))
+			got, err := st.Get(ctx, key)
+			require.NoError(t, err)
+			if d := Equal(tc.tok, got); d != "" {
+				t.Errorf("Get after Put (-put +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func (s suite) putStoresACopy(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	tok := FullToken(2)
+	want := FullToken(2)
+	require.NoError(t, st.Put(ctx, "copy", tok))
+	tok.AccessToken = "act.changed"
+	tok.Scopes[0] = "changed"
+	got, err := st.Get(ctx, "copy")
+	require.NoError(t, err)
+	if d := Equal(want, got); d != "" {
+		t.Errorf("changing the caller's token after Put changed the stored one (-want +got):\n%s", d)
+	}
+}
+
+func (s suite) overwrite(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	second := &client.Token{AccessToken: "act.second", OpenID: "other"}
+	require.NoError(t, st.Put(ctx, "k", second))
+	got, err := st.Get(ctx, "k")
+	require.NoError(t, err)
+	if d := Equal(second, got); d != "" {
+		t.Errorf("Get after overwrite (-want +got):\n%s", d)
+	}
+}
+
+func (s suite) delete(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "gone", FullToken(3)))
+	require.NoError(t, st.Put(ctx, "stays", FullToken(4)))
+	require.NoError(t, st.Delete(ctx, "gone"))
+	_, err := st.Get(ctx, "gone")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	got, err := st.Get(ctx, "stays")
+	require.NoError(t, err, "Delete of one key removed another")
+	assert.Empty(t, Equal(FullToken(4), got))
+	require.NoError(t, st.Delete(ctx, "gone"), "second Delete of a key")
+	// A deleted key can be written again.
+	require.NoError(t, st.Put(ctx, "gone", FullToken(5)))
+	got, err = st.Get(ctx, "gone")
+	require.NoError(t, err)
+	assert.Empty(t, Equal(FullToken(5), got))
+}
+
+func (s suite) deleteMissing(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	require.NoError(t, st.Delete(ctx, "never-stored"))
+}
+
+func (s suite) putNil(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	require.Error(t, st.Put(ctx, "nil", nil), "Put of a nil token must fail")
+	_, err := st.Get(ctx, "nil")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+}
+
+// distinctKeys are keys that a careless store would merge: case, trailing
+// space, Unicode normalisation forms, prefixes, and SQL wildcard or quote
+// characters.
+var distinctKeys = []string{
+	"user", "User", "USER", "user ", " user", "use", "user1",
+	"caf\u00e9", "cafe\u0301", "a%", "a_", "a'b", `a"b`, "a\\b", "a;DROP TABLE tiktok_tokens;--",
+	"-000", "0", "open_id:abc/def?x=1#y",
+}
+
+func (s suite) distinctKeys(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	for i, k := range distinctKeys {
+		require.NoError(t, st.Put(ctx, k, FullToken(i)), "Put %q", k)
+	}
+	for i, k := range distinctKeys {
+		got, err := st.Get(ctx, k)
+		require.NoError(t, err, "Get %q", k)
+		if d := Equal(FullToken(i), got); d != "" {
+			t.Errorf("key %q holds another key's token (-want +got):\n%s", k, d)
+		}
+	}
+}
+
+func (s suite) largeKeys(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	keys := []string{
+		strings.Repeat("k", 255),
+		strings.Repeat("🔑", 255),
+		strings.Repeat("ключ", 63) + "end",
+		"用户-" + strings.Repeat("é", 200),
+		"\t tab and\nnewline",
+	}
+	for i, k := range keys {
+		require.NoError(t, st.Put(ctx, k, FullToken(i)), "Put key of %d bytes", len(k))
+	}
+	for i, k := range keys {
+		got, err := st.Get(ctx, k)
+		require.NoError(t, err, "Get key of %d bytes", len(k))
+		assert.Empty(t, Equal(FullToken(i), got), "key of %d bytes", len(k))
+	}
+	// Near misses of a long key are other keys.
+	_, err := st.Get(ctx, strings.Repeat("k", 254))
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+}
+
+func (s suite) concurrentOneKey(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	const key, rounds = "contended", 10
+	require.NoError(t, st.Put(ctx, key, FullToken(0)))
+	written := map[string]*client.Token{FullToken(0).AccessToken: FullToken(0)}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make(chan error, s.cfg.workers*rounds*2)
+	for w := range s.cfg.workers {
+		wg.Go(func() {
+			for r := range rounds {
+				n := 1 + w*rounds + r
+				tok := FullToken(n)
+				mu.Lock()
+				written[tok.AccessToken] = tok
+				mu.Unlock()
+				if err := st.Put(ctx, key, tok); err != nil {
+					errs <- fmt.Errorf("Put: %w", err)
+					return
+				}
+				got, err := st.Get(ctx, key)
+				if err != nil {
+					errs <- fmt.Errorf("Get: %w", err)
+					return
+				}
+				mu.Lock()
+				want := written[got.AccessToken]
+				mu.Unlock()
+				if want == nil {
+					errs <- fmt.Errorf("Get returned a token nobody wrote")
+				} else if d := Equal(want, got); d != "" {
+					errs <- fmt.Errorf("Get returned a mix of two tokens (-written +got):\n%s", d)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	got, err := st.Get(ctx, key)
+	require.NoError(t, err)
+	require.Contains(t, written, got.AccessToken)
+	assert.Empty(t, Equal(written[got.AccessToken], got))
+}
+
+func (s suite) concurrentManyKeys(t *testing.T, st tokenstore.Store, ctx context.Context) {
+	var wg sync.WaitGroup
+	errs := make(chan error, s.cfg.workers)
+	for w := range s.cfg.workers {
+		wg.Go(func() {
+			key := fmt.Sprintf("user-%d", w)
+			check := func(want *client.Token) error {
+				got, err := st.Get(ctx, key)
+				if want == nil {
+					if !errors.Is(err, tokenstore.ErrNotFound) {
+						return fmt.Errorf("%s: Get after Delete: %v, want ErrNotFound", key, err)
+					}
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("%s: Get: %w", key, err)
+				}
+				if d := Equal(want, got); d != "" {
+					return fmt.Errorf("%s: (-want +got):\n%s", key, d)
+				}
+				return nil
+			}
+			for _, step := range []func() error{
+				func() error { return st.Put(ctx, key, FullToken(w)) },
+				func() error { return check(FullToken(w)) },
+				func() error { return st.Put(ctx, key, FullToken(w+1000)) },
+				func() error { return check(FullToken(w + 1000)) },
+				func() error { return st.Delete(ctx, key) },
+				func() error { return check(nil) },
+				func() error { return st.Put(ctx, key, FullToken(w+2000)) },
+			} {
+				if err := step(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for w := range s.cfg.workers {
+		got, err := st.Get(ctx, fmt.Sprintf("user-%d", w))
+		require.NoError(t, err)
+		assert.Empty(t, Equal(FullToken(w+2000), got))
+	}
+}
+
+func (s suite) leaseExclusive(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	ok, err := l.TryLease(ctx, "k", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "a free lease must be taken")
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "a lease held by a must not go to b")
+	ok, err = l.TryLease(ctx, "k", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "the holder renews its own lease")
+	ok, err = l.TryLease(ctx, "other", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "a lease on one key must not block another key")
+}
+
+func (s suite) leaseRelease(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	ok, err := l.TryLease(ctx, "k", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, l.ReleaseLease(ctx, "k", "b"), "release by a non-holder is not an error")
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "a release by b must not free a's lease")
+	require.NoError(t, l.ReleaseLease(ctx, "k", "a"))
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "after a released it, b takes the lease")
+	require.NoError(t, l.ReleaseLease(ctx, "never-leased", "a"))
+}
+
+func (s suite) leaseRace(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	for _, key := range []string{"with-token", "without-token"} {
+		if key == "with-token" {
+			require.NoError(t, st.Put(ctx, key, FullToken(1)))
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var winners []string
+		errs := make(chan error, s.cfg.workers)
+		start := make(chan struct{})
+		for w := range s.cfg.workers {
+			wg.Go(func() {
+				<-start
+				holder := fmt.Sprintf("holder-%d", w)
+				ok, err := l.TryLease(ctx, key, holder, time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok {
+					mu.Lock()
+					winners = append(winners, holder)
+					mu.Unlock()
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		assert.Len(t, winners, 1, "%s: exactly one of %d racing holders must win, won: %v", key, s.cfg.workers, winners)
+	}
+}
+
+func (s suite) leaseIndependent(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	ok, err := l.TryLease(ctx, "lease-only", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = st.Get(ctx, "lease-only")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "a lease alone is not a token")
+	if lister, ok := st.(tokenstore.Lister); ok {
+		keys, err := lister.Keys(ctx)
+		require.NoError(t, err)
+		assert.NotContains(t, keys, "lease-only", "Keys lists a key that holds only a lease")
+	}
+
+	// The holder writes the token under its lease; the lease survives.
+	require.NoError(t, st.Put(ctx, "lease-only", FullToken(7)))
+	got, err := st.Get(ctx, "lease-only")
+	require.NoError(t, err)
+	assert.Empty(t, Equal(FullToken(7), got))
+	ok, err = l.TryLease(ctx, "lease-only", "b", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "Put must keep the lease")
+	require.NoError(t, l.ReleaseLease(ctx, "lease-only", "a"))
+	got, err = st.Get(ctx, "lease-only")
+	require.NoError(t, err, "releasing the lease must keep the token")
+	assert.Empty(t, Equal(FullToken(7), got))
+
+	// A lease released on a key without a token leaves nothing behind.
+	ok, err = l.TryLease(ctx, "ephemeral", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, l.ReleaseLease(ctx, "ephemeral", "a"))
+	_, err = st.Get(ctx, "ephemeral")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	ok, err = l.TryLease(ctx, "ephemeral", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+func (s suite) leaseExpires(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	ttl := s.cfg.leaseTTL
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	start := time.Now()
+	ok, err := l.TryLease(ctx, "k", "crashed", ttl)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	if time.Since(start) < ttl*2/3 {
+		require.False(t, ok, "the lease went to b before its ttl passed")
+	}
+	// Wait for the lease to run out: this is what the check is about, so
+	// it waits for real time rather than for an event.
+	timer := time.NewTimer(time.Until(start.Add(ttl + ttl/4 + 10*time.Millisecond)))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "an expired lease must go to the next holder")
+	ok, err = l.TryLease(ctx, "k", "crashed", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "the old holder must not get it back while b holds it")
+}
+
+func (s suite) keys(t *testing.T, st tokenstore.Store, l tokenstore.Lister, ctx context.Context) {
+	keys, err := l.Keys(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, keys, "Keys of an empty store")
+	want := []string{"b", "a", "c", "ü", "A", "gone"}
+	for i, k := range want {
+		require.NoError(t, st.Put(ctx, k, FullToken(i)))
+	}
+	require.NoError(t, st.Put(ctx, "a", FullToken(99)), "overwrite must not list a key twice")
+	require.NoError(t, st.Delete(ctx, "gone"))
+	keys, err = l.Keys(ctx)
+	require.NoError(t, err)
+	expected := []string{"A", "a", "b", "c", "ü"}
+	if d := cmp.Diff(expected, keys); d != "" {
+		t.Errorf("Keys must list every key holding a token once, in byte order (-want +got):\n%s", d)
+	}
+}
