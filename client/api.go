@@ -64,6 +64,8 @@ func (u *UserClient) UserInfo(ctx context.Context, fields ...UserField) (*UserIn
 		}
 	}
 	var b strings.Builder
+	b.Grow(len("fields=") + 20*len(fields))
+	b.WriteString("fields=")
 	for i, f := range fields {
 		scope := f.Scope()
 		if scope == "" {
@@ -75,8 +77,8 @@ func (u *UserClient) UserInfo(ctx context.Context, fields ...UserField) (*UserIn
 		if slices.Contains(fields[:i], f) {
 			continue
 		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
+		if b.Len() > len("fields=") {
+			b.WriteString("%2C") // an escaped comma; field names need no escaping
 		}
 		b.WriteString(string(f))
 	}
@@ -84,7 +86,7 @@ func (u *UserClient) UserInfo(ctx context.Context, fields ...UserField) (*UserIn
 		op:       "user_info",
 		method:   http.MethodGet,
 		path:     PathUserInfo,
-		rawQuery: "fields=" + url.QueryEscape(b.String()),
+		rawQuery: b.String(),
 		retry:    retryAll,
 	}
 	info := new(UserInfo)

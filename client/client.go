@@ -187,7 +187,8 @@ func secretMarker(s string) string {
 // WithToken or ForUser for API calls.
 type Client struct {
 	cfg        Config
-	apiBase    string // APIURL without the trailing slash
+	apiBase    string   // APIURL without the trailing slash
+	userAgent  []string // the User-Agent header value, shared by every request
 	httpClient *http.Client
 	log        *slog.Logger
 	retry      RetryPolicy
@@ -279,6 +280,7 @@ func New(cfg Config) (*Client, error) {
 	return &Client{
 		cfg:        cfg,
 		apiBase:    strings.TrimRight(cfg.APIURL, "/"),
+		userAgent:  []string{cfg.UserAgent},
 		httpClient: cfg.HTTPClient,
 		log:        cfg.Logger,
 		retry:      cfg.Retry,

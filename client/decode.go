@@ -74,6 +74,10 @@ func okCode(code string) bool { return code == "" || code == "ok" || code == "0"
 type flexString string
 
 func (s *flexString) UnmarshalJSON(b []byte) error {
+	if plain, ok := plainString(b); ok {
+		*s = flexString(plain)
+		return nil
+	}
 	if len(b) > 0 && b[0] == '"' {
 		var v string
 		if err := json.Unmarshal(b, &v); err != nil {
@@ -91,6 +95,20 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	}
 	*s = flexString(n.String())
 	return nil
+}
+
+// plainString returns the content of a JSON string literal made only of
+// printable ASCII without escapes, the common case, without the decoder.
+func plainString(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c >= 0x7f || c == '\\' || c == '"' {
+			return "", false
+		}
+	}
+	return string(b[1 : len(b)-1]), true
 }
 
 // flexSeconds accepts a number of seconds as a JSON number or numeric
@@ -175,12 +193,26 @@ func errorMember(rp *reply, raw json.RawMessage, description, logID string, oaut
 }
 
 // envelope is TikTok's API answer, {"data": ..., "error": {...}}. Data holds
-// a pointer to the caller's value so the data member is decoded in place.
+// a pointer to the caller's value so the data member is decoded in place,
+// and the error object is decoded in the same pass.
 type envelope struct {
-	Data             any             `json:"data"`
+	Data  any           `json:"data"`
+	Error *apiErrorBody `json:"error"`
+}
+
+// flatError is the rare API answer whose error member is not an object
+// (the flat OAuth shape, or garbage); it is decoded in a second pass.
+type flatError struct {
 	Error            json.RawMessage `json:"error"`
 	ErrorDescription string          `json:"error_description"`
 	LogID            string          `json:"log_id"`
+}
+
+// isErrorMemberTypeErr reports whether a type mismatch is about the
+// top-level error member.
+func isErrorMemberTypeErr(err error) bool {
+	var ute *json.UnmarshalTypeError
+	return errors.As(err, &ute) && ute.Field == "error"
 }
 
 // skipValue swallows a JSON value that nobody asked for.
@@ -207,8 +239,18 @@ func decodeEnvelope(rp *reply, out any) (hasData bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if err := errorMember(rp, env.Error, env.ErrorDescription, env.LogID, false); err != nil {
-		return false, err
+	if typeErr != nil && isErrorMemberTypeErr(typeErr) {
+		// The error member is not an object: decode it on its own.
+		var fe flatError
+		if _, err := unmarshal(rp, body, &fe); err != nil {
+			return false, err
+		}
+		if err := errorMember(rp, fe.Error, fe.ErrorDescription, fe.LogID, false); err != nil {
+			return false, err
+		}
+	}
+	if eb := env.Error; eb != nil && !okCode(string(eb.Code)) {
+		return false, &APIError{StatusCode: rp.status, Code: string(eb.Code), Message: eb.Message, LogID: eb.LogID, RetryAfter: rp.retryAfter}
 	}
 	if typeErr != nil {
 		return false, responseError(rp, typeErr)

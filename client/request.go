@@ -65,6 +65,13 @@ func (e *transportError) Error() string {
 
 func (e *transportError) Unwrap() error { return e.err }
 
+var (
+	acceptJSON            = []string{"application/json"}
+	formContentTypeHeader = []string{formContentType}
+	jsonContentTypeHeader = []string{jsonContentType}
+	noCacheHeader         = []string{"no-cache"}
+)
+
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // roundTrip sends rq, reads the answer through the size limit and hands it
@@ -106,20 +113,28 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 	}
 	target := c.apiBase + rq.path
 	if rq.rawQuery != "" {
-		target += "?" + rq.rawQuery
+		target = c.apiBase + rq.path + "?" + rq.rawQuery
 	}
 	req, err := http.NewRequestWithContext(ctx, rq.method, target, body)
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrInvalidInput, rq.op, err)
 	}
+	// Constant header values are shared slices (len == cap, so an append
+	// by anyone copies); nothing in net/http modifies them.
 	h := req.Header
-	h["User-Agent"] = []string{c.cfg.UserAgent}
-	h["Accept"] = []string{"application/json"}
-	if rq.contentType != "" {
+	h["User-Agent"] = c.userAgent
+	h["Accept"] = acceptJSON
+	switch rq.contentType {
+	case "":
+	case formContentType:
+		h["Content-Type"] = formContentTypeHeader
+	case jsonContentType:
+		h["Content-Type"] = jsonContentTypeHeader
+	default:
 		h["Content-Type"] = []string{rq.contentType}
 	}
 	if rq.noCache {
-		h["Cache-Control"] = []string{"no-cache"}
+		h["Cache-Control"] = noCacheHeader
 	}
 	if rq.bearer != "" {
 		h["Authorization"] = []string{"Bearer " + rq.bearer}
