@@ -25,27 +25,27 @@ const DefaultAPIURL = "https://open.tiktokapis.com"
 // emulator, tests and callers of Do agree on them. Every documented path ends
 // with a slash.
 const (
-	PathToken         = "/v2/oauth/token/"
-	PathRevoke        = "/v2/oauth/revoke/"
-	PathUserInfo      = "/v2/user/info/"
-	PathCreatorInfo   = "/v2/post/publish/creator_info/query/"
-	PathVideoList     = "/v2/video/list/"
-	PathVideoQuery    = "/v2/video/query/"
-	PathVideoInit     = "/v2/post/publish/video/init/"
-	PathInboxInit     = "/v2/post/publish/inbox/video/init/"
-	PathContentInit   = "/v2/post/publish/content/init/"
-	PathPublishStatus = "/v2/post/publish/status/fetch/"
-	PathPublishCancel = "/v2/post/publish/cancel/"
+	PathToken         = "/v2/oauth/token/"                     // token endpoint: code exchange, refresh, client credentials
+	PathRevoke        = "/v2/oauth/revoke/"                    // revoke a user's grant
+	PathUserInfo      = "/v2/user/info/"                       // GET user info (Display API)
+	PathCreatorInfo   = "/v2/post/publish/creator_info/query/" // POST creator info (Content Posting API)
+	PathVideoList     = "/v2/video/list/"                      // POST the user's public videos, paged
+	PathVideoQuery    = "/v2/video/query/"                     // POST videos by ID
+	PathVideoInit     = "/v2/post/publish/video/init/"         // POST start a direct video post
+	PathInboxInit     = "/v2/post/publish/inbox/video/init/"   // POST start an upload to the inbox (draft)
+	PathContentInit   = "/v2/post/publish/content/init/"       // POST start a photo post
+	PathPublishStatus = "/v2/post/publish/status/fetch/"       // POST the status of a post
+	PathPublishCancel = "/v2/post/publish/cancel/"             // POST cancel a post in progress
 )
 
-// Scopes TikTok grants to apps.
+// Scopes TikTok grants to apps, with what each unlocks.
 const (
-	ScopeUserInfoBasic   = "user.info.basic"
-	ScopeUserInfoProfile = "user.info.profile"
-	ScopeUserInfoStats   = "user.info.stats"
-	ScopeVideoList       = "video.list"
-	ScopeVideoPublish    = "video.publish"
-	ScopeVideoUpload     = "video.upload"
+	ScopeUserInfoBasic   = "user.info.basic"   // open_id, union_id, avatars, display name
+	ScopeUserInfoProfile = "user.info.profile" // bio, profile link, verified badge, username
+	ScopeUserInfoStats   = "user.info.stats"   // follower, following, likes and video counts
+	ScopeVideoList       = "video.list"        // the user's public videos
+	ScopeVideoPublish    = "video.publish"     // direct posting and creator info
+	ScopeVideoUpload     = "video.upload"      // uploads to the user's inbox (drafts)
 )
 
 // version is the kit version sent in the default User-Agent.
