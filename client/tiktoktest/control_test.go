@@ -3,6 +3,7 @@ package tiktoktest_test
 import (
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -256,4 +257,53 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Equal(t, 8, emu.Grants("authorization_code"))
 	assert.Equal(t, 24, emu.Grants("refresh_token"))
 	assert.Zero(t, emu.RefreshTokenReuse())
+}
+
+func TestLogger(t *testing.T) {
+	var buf lockedLog
+	emu := newEmu(t, tiktoktest.Config{AutoApprove: true, ClientSecret: "very-secret-value", Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	code := authCode(t, emu, "https://a.example/cb", "user.info.basic")
+	tok := tokenJSON(t, postForm(t, emu, "/v2/oauth/token/", exchangeForm(emu, code, "https://a.example/cb")))
+	emu.InjectFault(tiktoktest.EndpointUserInfo, tiktoktest.Fault{Status: 500, Times: 1})
+	bearerGet(t, emu, "/v2/user/info/?fields=open_id", tok.AccessToken)
+	emu.InjectFault(tiktoktest.EndpointRevoke, tiktoktest.Fault{Drop: true, Times: 1})
+	req, err := http.NewRequest(http.MethodPost, emu.URL+"/v2/oauth/revoke/", strings.NewReader(revokeForm(emu, tok.AccessToken)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := emu.Client().Do(req); err == nil {
+		resp.Body.Close()
+	}
+	get(t, emu, "/nowhere")
+	emu.Close() // every handler, and so every log line, is done
+
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Len(t, lines, 5, buf.String())
+	assert.Contains(t, lines[0], "method=GET path=/v2/auth/authorize/ status=302")
+	assert.Contains(t, lines[0], "endpoint=authorize")
+	assert.Contains(t, lines[1], "path=/v2/oauth/token/ status=200")
+	assert.Contains(t, lines[2], "status=500")
+	assert.Contains(t, lines[2], "fault=true")
+	assert.Contains(t, lines[3], "status=0")
+	assert.Contains(t, lines[3], "dropped=true")
+	assert.Contains(t, lines[4], "path=/nowhere status=404")
+	for _, secret := range []string{"very-secret-value", code, tok.AccessToken, tok.RefreshToken, "fields=", "state"} {
+		assert.NotContains(t, buf.String(), secret)
+	}
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

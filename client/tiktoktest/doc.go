@@ -31,8 +31,12 @@
 // redirect_uri?code=...&scopes=...&state=...; Deny to
 // redirect_uri?error=access_denied&error_description=...&state=... . Codes
 // contain '*' and '!' like TikTok's, are single use and expire after
-// Config.CodeTTL. The consent form posts back to the same path with a
-// single-use nonce.
+// Config.CodeTTL. The consent form posts back to the same path
+// (application/x-www-form-urlencoded) with nonce (single use, from the
+// page), action=approve or action=deny, open_id (default: the preselected
+// user) and, when scope_choice=1, one scope field per granted scope
+// (user.info.basic is always granted); without scope_choice every requested
+// scope is granted.
 //
 // POST /v2/oauth/token/ takes only application/x-www-form-urlencoded bodies
 // with client_key and client_secret in the body (401 invalid_client

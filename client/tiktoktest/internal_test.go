@@ -145,3 +145,21 @@ func TestCodeForStatus(t *testing.T) {
 	assert.Equal(t, "required", PKCERequired.String())
 	assert.Equal(t, "PKCEPolicy(9)", PKCEPolicy(9).String())
 }
+
+func TestSweepsExpiredEntries(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := NewHandler(Config{Clock: func() time.Time { return now }})
+	req := authRequest{clientKey: s.cfg.ClientKey, redirectURI: "https://a.example/cb", scopes: []string{scopeUserInfoBasic}}
+	s.mu.Lock()
+	for range maxPending {
+		s.newCodeLocked(req, s.users[0].OpenID, req.scopes)
+	}
+	s.offset = s.cfg.CodeTTL // all of them expire
+	live := s.newCodeLocked(req, s.users[0].OpenID, req.scopes)
+	n := len(s.codes)
+	s.mu.Unlock()
+	assert.Equal(t, 1, n)
+	_, err := s.Code(s.users[0].OpenID, "https://a.example/cb", []string{scopeUserInfoBasic}, "")
+	assert.NoError(t, err)
+	assert.NotEmpty(t, live)
+}

@@ -32,13 +32,20 @@ const (
 // TokenResponse is the token endpoint's success JSON, flat as TikTok sends
 // it (fields in TikTok's order).
 type TokenResponse struct {
-	AccessToken      string `json:"access_token"`
-	ExpiresIn        int64  `json:"expires_in"`
-	OpenID           string `json:"open_id"`
-	RefreshExpiresIn int64  `json:"refresh_expires_in"`
-	RefreshToken     string `json:"refresh_token"`
-	Scope            string `json:"scope"`
-	TokenType        string `json:"token_type"`
+	// AccessToken is the bearer token ("act.…").
+	AccessToken string `json:"access_token"`
+	// ExpiresIn is the access token lifetime in seconds (Config.AccessTTL).
+	ExpiresIn int64 `json:"expires_in"`
+	// OpenID is the user's ID for this app.
+	OpenID string `json:"open_id"`
+	// RefreshExpiresIn is the refresh token's remaining lifetime in seconds.
+	RefreshExpiresIn int64 `json:"refresh_expires_in"`
+	// RefreshToken is the refresh token ("rft.…"); it dies once used.
+	RefreshToken string `json:"refresh_token"`
+	// Scope is the comma-separated list of granted scopes.
+	Scope string `json:"scope"`
+	// TokenType is always "Bearer".
+	TokenType string `json:"token_type"`
 }
 
 // clientTokenResponse is the client_credentials answer: no refresh token,
