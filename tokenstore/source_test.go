@@ -1,0 +1,644 @@
+package tokenstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
+	"github.com/tiktokkit/tiktokkit/tokenstore/storetest"
+)
+
+// backend is a store under test with the context its calls need.
+type backend struct {
+	name  string
+	store func(t *testing.T) tokenstore.Store
+	ctx   func(t *testing.T, st tokenstore.Store) context.Context
+}
+
+func plainCtx(t *testing.T, _ tokenstore.Store) context.Context { return t.Context() }
+
+var leasingBackends = []backend{
+	{"memory", func(*testing.T) tokenstore.Store { return tokenstore.NewMemory() }, plainCtx},
+	{"sqlite", func(t *testing.T) tokenstore.Store {
+		return newSQLStore(t, openSQLite(t), tokenstore.SQLite, testKeyRing(t, "k1"))
+	}, plainCtx},
+}
+
+func TestSourceReturnsAValidTokenWithoutRefreshing(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			st := b.store(t)
+			tok := e.login(t, st, e.users[0])
+			src := e.source(t, tokenstore.SourceConfig{Store: st})
+			got, err := src.Token(b.ctx(t, st), e.users[0])
+			require.NoError(t, err)
+			assert.Empty(t, storetest.Equal(tok, got))
+			assert.Zero(t, e.refreshes())
+		})
+	}
+}
+
+func TestSourceRefreshesAndSavesBeforeReturning(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			st := b.store(t)
+			user := e.users[0]
+			old := e.login(t, st, user)
+			var hooked atomic.Pointer[client.Token]
+			hookDone := make(chan struct{})
+			src := e.source(t, tokenstore.SourceConfig{Store: st, OnRefresh: func(key string, tok *client.Token) {
+				assert.Equal(t, user, key)
+				hooked.Store(tok)
+				close(hookDone)
+			}})
+			e.expire()
+			ctx := b.ctx(t, st)
+			got, err := src.Token(ctx, user)
+			require.NoError(t, err)
+			assert.NotEqual(t, old.AccessToken, got.AccessToken)
+			assert.NotEqual(t, old.RefreshToken, got.RefreshToken, "the emulator rotates refresh tokens")
+			assert.True(t, got.Valid(e.clock.Now()))
+			assert.Equal(t, user, got.OpenID)
+			assert.ElementsMatch(t, old.Scopes, got.Scopes)
+
+			stored, err := st.Get(ctx, user)
+			require.NoError(t, err)
+			assert.Empty(t, storetest.Equal(got, stored), "the rotated token must be in the store when it is returned")
+			<-hookDone
+			assert.Same(t, got, hooked.Load())
+			assert.Equal(t, 1, e.refreshes())
+
+			again, err := src.Token(ctx, user)
+			require.NoError(t, err)
+			assert.Equal(t, got.AccessToken, again.AccessToken)
+			assert.Equal(t, 1, e.refreshes())
+		})
+	}
+}
+
+func TestSourceConcurrentCallersShareOneRefresh(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			st := b.store(t)
+			user := e.users[0]
+			e.login(t, st, user)
+			src := e.source(t, tokenstore.SourceConfig{Store: st})
+			e.expire()
+			// Slow the token endpoint so every caller arrives while the
+			// refresh is in flight.
+			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 50 * time.Millisecond, Times: 1})
+			const callers = 50
+			toks := make([]*client.Token, callers)
+			errs := make([]error, callers)
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Go(func() { toks[i], errs[i] = src.Token(b.ctx(t, st), user) })
+			}
+			wg.Wait()
+			for i := range callers {
+				require.NoError(t, errs[i])
+				assert.Equal(t, toks[0].AccessToken, toks[i].AccessToken)
+			}
+			assert.Equal(t, 1, e.refreshes(), "exactly one refresh")
+			assert.Zero(t, e.emu.RefreshTokenReuse())
+		})
+	}
+}
+
+func TestSourceSessionStore(t *testing.T) {
+	e := newEnv(t, 0)
+	user := e.users[0]
+	sm := scs.New()
+	st := tokenstore.NewSession(sm, tokenstore.SessionConfig{Keys: testKeyRing(t, "s1")})
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+
+	login, err := sm.Load(t.Context(), "")
+	require.NoError(t, err)
+	e.login(t, &sessionStore{st, login}, user)
+	cookie, _, err := sm.Commit(login)
+	require.NoError(t, err)
+	e.expire()
+
+	// Concurrent requests of one browser: each has its own copy of the
+	// session, all with the same expired token.
+	const requests = 20
+	ctxs := make([]context.Context, requests)
+	for i := range ctxs {
+		ctxs[i], err = sm.Load(t.Context(), cookie)
+		require.NoError(t, err)
+	}
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 50 * time.Millisecond, Times: 1})
+	toks := make([]*client.Token, requests)
+	errs := make([]error, requests)
+	var wg sync.WaitGroup
+	for i := range requests {
+		wg.Go(func() { toks[i], errs[i] = src.Token(ctxs[i], user) })
+	}
+	wg.Wait()
+	for i := range requests {
+		require.NoError(t, errs[i])
+		assert.Equal(t, toks[0].AccessToken, toks[i].AccessToken)
+		// Every copy of the session now holds the new token.
+		inSession, err := st.Get(ctxs[i], user)
+		require.NoError(t, err)
+		assert.Equal(t, toks[0].RefreshToken, inSession.RefreshToken, "request %d", i)
+	}
+	assert.Equal(t, 1, e.refreshes())
+	assert.Zero(t, e.emu.RefreshTokenReuse())
+
+	// A request that loaded the session before the refresh and comes
+	// after it (within the grace period) gets the successor; TikTok is
+	// not asked with the dead refresh token.
+	late, err := sm.Load(t.Context(), cookie) // the stored session still has the old token
+	require.NoError(t, err)
+	got, err := src.Token(late, user)
+	require.NoError(t, err)
+	assert.Equal(t, toks[0].AccessToken, got.AccessToken)
+	assert.Equal(t, 1, e.refreshes())
+	assert.Zero(t, e.emu.RefreshTokenReuse())
+	inSession, err := st.Get(late, user)
+	require.NoError(t, err)
+	assert.Equal(t, toks[0].RefreshToken, inSession.RefreshToken, "the late session copy is updated")
+}
+
+func TestSourceSessionGraceEnds(t *testing.T) {
+	e := newEnv(t, 0)
+	user := e.users[0]
+	sm := scs.New()
+	st := tokenstore.NewSession(sm, tokenstore.SessionConfig{})
+	src := e.source(t, tokenstore.SourceConfig{Store: st, Grace: time.Minute})
+	login, err := sm.Load(t.Context(), "")
+	require.NoError(t, err)
+	e.login(t, &sessionStore{st, login}, user)
+	cookie, _, err := sm.Commit(login)
+	require.NoError(t, err)
+	e.expire()
+	first, err := sm.Load(t.Context(), cookie)
+	require.NoError(t, err)
+	_, err = src.Token(first, user)
+	require.NoError(t, err)
+
+	// After the grace period an old copy is no longer mapped: its refresh
+	// token is dead at TikTok, so the user logs in again.
+	e.clock.Advance(2 * time.Minute)
+	stale, err := sm.Load(t.Context(), cookie)
+	require.NoError(t, err)
+	_, err = src.Token(stale, user)
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+	assert.Equal(t, 1, e.emu.RefreshTokenReuse(), "the stale copy presented the rotated refresh token")
+}
+
+// sessionStore binds a Session store to one session context, for setup.
+type sessionStore struct {
+	*tokenstore.Session
+	ctx context.Context
+}
+
+func (s *sessionStore) Put(_ context.Context, key string, tok *client.Token) error {
+	return s.Session.Put(s.ctx, key, tok)
+}
+
+func TestSourceTemporaryFailuresKeepTheToken(t *testing.T) {
+	faults := []struct {
+		name  string
+		fault tiktoktest.Fault
+	}{
+		{"500", tiktoktest.Fault{Status: 500}},
+		{"503 with Retry-After", tiktoktest.Fault{Status: 503, RetryAfter: time.Second}},
+		{"429", tiktoktest.Fault{Status: 429}},
+		{"server_error with 200", tiktoktest.Fault{ErrorCode: "server_error"}},
+		{"malformed body", tiktoktest.Fault{Body: `{"access_token": "act.trunc`}},
+		{"HTML page", tiktoktest.Fault{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html"}},
+		{"delay past the timeout", tiktoktest.Fault{Delay: time.Second}}, // the refresh gives up after 3/4 of LeaseTTL
+		{"connection dropped", tiktoktest.Fault{Drop: true}},
+	}
+	for _, b := range leasingBackends {
+		for _, f := range faults {
+			t.Run(b.name+"/"+f.name, func(t *testing.T) {
+				e := newEnv(t, 0)
+				st := b.store(t)
+				user := e.users[0]
+				old := e.login(t, st, user)
+				dropped := make(chan error, 1)
+				src := e.source(t, tokenstore.SourceConfig{Store: st, LeaseTTL: 400 * time.Millisecond,
+					OnDrop: func(_ string, err error) { dropped <- err }})
+				ctx := b.ctx(t, st)
+				e.expire()
+				e.emu.InjectFault(tiktoktest.EndpointToken, f.fault)
+
+				_, err := src.Token(ctx, user)
+				require.Error(t, err)
+				assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired, "a temporary failure must not log the user out")
+				kept, gerr := st.Get(ctx, user)
+				require.NoError(t, gerr, "the token must be kept")
+				assert.Empty(t, storetest.Equal(old, kept))
+
+				// TikTok is back: the next request refreshes.
+				e.emu.ClearFaults()
+				got, err := src.Token(ctx, user)
+				require.NoError(t, err)
+				assert.True(t, got.Valid(e.clock.Now()))
+				assert.Zero(t, e.emu.RefreshTokenReuse())
+				assert.Empty(t, dropped)
+			})
+		}
+	}
+}
+
+func TestSourceFailedRefreshFallsBackToAStillValidToken(t *testing.T) {
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	user := e.users[0]
+	old := e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	// Within the 5 minute margin, not yet expired.
+	e.clock.Advance(old.Expiry.Sub(e.clock.Now()) - 2*time.Minute)
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500})
+	got, err := src.Token(t.Context(), user)
+	require.NoError(t, err)
+	assert.Equal(t, old.AccessToken, got.AccessToken)
+}
+
+func TestSourceInvalidGrantDeletesTheToken(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			st := b.store(t)
+			user := e.users[0]
+			e.login(t, st, user)
+			dropped := make(chan error, 1)
+			src := e.source(t, tokenstore.SourceConfig{Store: st, OnDrop: func(key string, err error) {
+				assert.Equal(t, user, key)
+				dropped <- err
+			}})
+			ctx := b.ctx(t, st)
+			e.emu.RevokeAllGrants() // the user removed the app
+			e.expire()
+
+			_, err := src.Token(ctx, user)
+			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+			require.ErrorIs(t, err, client.ErrInvalidGrant)
+			_, err = st.Get(ctx, user)
+			require.ErrorIs(t, err, tokenstore.ErrNotFound, "the dead token is deleted")
+			require.ErrorIs(t, <-dropped, tokenstore.ErrLoginRequired)
+
+			calls := e.emu.Calls(tiktoktest.EndpointToken)
+			_, err = src.Token(ctx, user)
+			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+			assert.Equal(t, calls, e.emu.Calls(tiktoktest.EndpointToken), "the next request goes to login without asking TikTok")
+		})
+	}
+}
+
+func TestSourceExpiredRefreshTokenDeletesWithoutAskingTikTok(t *testing.T) {
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	user := e.users[0]
+	tok := e.issue(t, user)
+	tok.RefreshExpiry = e.clock.Now().Add(time.Hour)
+	require.NoError(t, st.Put(t.Context(), user, tok))
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e.expire()
+	_, err := src.Token(t.Context(), user)
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+	assert.Zero(t, e.emu.Calls(tiktoktest.EndpointToken))
+	_, err = st.Get(t.Context(), user)
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+}
+
+func TestSourceNoTokenIsLoginRequired(t *testing.T) {
+	e := newEnv(t, 0)
+	src := e.source(t, tokenstore.SourceConfig{Store: tokenstore.NewMemory()})
+	for _, key := range []string{"nobody", ""} {
+		_, err := src.Token(t.Context(), key)
+		require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+		require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	}
+}
+
+// TestSourceUnreadableRowsAreKept: a corrupt row or one encrypted with a key
+// that left the ring is a clear error; the row stays and TikTok is not
+// asked.
+func TestSourceUnreadableRowsAreKept(t *testing.T) {
+	tests := []struct {
+		name   string
+		reader func(t *testing.T, ring *tokenstore.KeyRing) *tokenstore.KeyRing
+		damage func(t *testing.T, db *sql.DB)
+		want   error
+	}{
+		{"corrupt row", func(_ *testing.T, r *tokenstore.KeyRing) *tokenstore.KeyRing { return r },
+			func(t *testing.T, db *sql.DB) {
+				exec(t, db, `UPDATE tiktok_tokens SET token = ?`, []byte("\x01garbage garbage garbage garbage"))
+			}, tokenstore.ErrCorrupt},
+		{"key missing from the ring", func(t *testing.T, _ *tokenstore.KeyRing) *tokenstore.KeyRing { return testKeyRing(t, "new") },
+			func(*testing.T, *sql.DB) {}, tokenstore.ErrUnknownKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			user := e.users[0]
+			db := openSQLite(t)
+			ring := testKeyRing(t, "old")
+			e.login(t, newSQLStore(t, db, tokenstore.SQLite, ring), user)
+			tc.damage(t, db)
+			before := rowToken(t, db, user)
+			st := newSQLStore(t, db, tokenstore.SQLite, tc.reader(t, ring))
+			dropped := make(chan error, 1)
+			src := e.source(t, tokenstore.SourceConfig{Store: st, OnDrop: func(_ string, err error) { dropped <- err }})
+			for _, expired := range []bool{false, true} {
+				if expired {
+					e.expire()
+				}
+				_, err := src.Token(t.Context(), user)
+				require.ErrorIs(t, err, tc.want)
+				assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired)
+				_, err = src.ForceRefresh(t.Context(), user, &client.Token{AccessToken: "act.dead"})
+				require.ErrorIs(t, err, tc.want)
+			}
+			assert.Equal(t, before, rowToken(t, db, user), "the row must be kept")
+			assert.Zero(t, e.emu.Calls(tiktoktest.EndpointToken))
+			assert.Empty(t, dropped)
+		})
+	}
+}
+
+func TestSourceStoreDownKeepsTheUserLoggedIn(t *testing.T) {
+	e := newEnv(t, 0)
+	user := e.users[0]
+	db := openSQLite(t)
+	st := newSQLStore(t, db, tokenstore.SQLite, nil)
+	e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st, CacheSize: -1})
+	require.NoError(t, db.Close())
+	_, err := src.Token(t.Context(), user)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired)
+}
+
+func TestSourceForceRefresh(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			st := b.store(t)
+			user := e.users[0]
+			dead := e.login(t, st, user)
+			src := e.source(t, tokenstore.SourceConfig{Store: st})
+			ctx := b.ctx(t, st)
+			e.emu.KillAccessTokens() // dead before the expiry it announced
+			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 50 * time.Millisecond, Times: 1})
+
+			const callers = 25
+			toks := make([]*client.Token, callers)
+			errs := make([]error, callers)
+			var wg sync.WaitGroup
+			for i := range callers {
+				wg.Go(func() { toks[i], errs[i] = src.ForceRefresh(ctx, user, dead) })
+			}
+			wg.Wait()
+			for i := range callers {
+				require.NoError(t, errs[i])
+				assert.Equal(t, toks[0].AccessToken, toks[i].AccessToken)
+			}
+			assert.NotEqual(t, dead.AccessToken, toks[0].AccessToken)
+			assert.Equal(t, 1, e.refreshes(), "one dead token, one refresh")
+			assert.Zero(t, e.emu.RefreshTokenReuse())
+
+			// A late caller with the same dead token gets the new one.
+			late, err := src.ForceRefresh(ctx, user, dead)
+			require.NoError(t, err)
+			assert.Equal(t, toks[0].AccessToken, late.AccessToken)
+			assert.Equal(t, 1, e.refreshes())
+
+			// A caller whose new token dies too gets another refresh.
+			e.emu.KillAccessTokens()
+			next, err := src.ForceRefresh(ctx, user, toks[0])
+			require.NoError(t, err)
+			assert.NotEqual(t, toks[0].AccessToken, next.AccessToken)
+			assert.Equal(t, 2, e.refreshes())
+		})
+	}
+}
+
+func TestSourceForceRefreshAfterTheGrantWasRevoked(t *testing.T) {
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	user := e.users[0]
+	dead := e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e.emu.RevokeAllGrants()
+	_, err := src.ForceRefresh(t.Context(), user, dead)
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+	_, err = st.Get(t.Context(), user)
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+}
+
+func TestSourceForceRefreshTemporaryFailure(t *testing.T) {
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	user := e.users[0]
+	dead := e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e.emu.KillAccessTokens()
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500, Times: 1})
+	_, err := src.ForceRefresh(t.Context(), user, dead)
+	require.Error(t, err, "a dead token must not be handed out again")
+	assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired)
+	got, err := src.ForceRefresh(t.Context(), user, dead)
+	require.NoError(t, err, "the next request refreshes")
+	assert.NotEqual(t, dead.AccessToken, got.AccessToken)
+	assert.Equal(t, 1, e.refreshes())
+}
+
+// TestSourceTwoInstancesForceRefresh: two Sources (two instances) on one
+// SQLite file, each with its own pool, meet the same dead token.
+func TestSourceTwoInstancesForceRefresh(t *testing.T) {
+	e := newEnv(t, 0)
+	user := e.users[0]
+	path := filepath.Join(t.TempDir(), "shared.db")
+	var srcs []*tokenstore.Source
+	ring := testKeyRing(t, "k1")
+	for range 2 {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		st := newSQLStore(t, db, tokenstore.SQLite, ring)
+		srcs = append(srcs, e.source(t, tokenstore.SourceConfig{Store: st}))
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	require.NoError(t, err)
+	defer db.Close()
+	dead := e.login(t, newSQLStore(t, db, tokenstore.SQLite, ring), user)
+	e.emu.KillAccessTokens()
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 50 * time.Millisecond, Times: 1})
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			tok, err := srcs[i%2].ForceRefresh(t.Context(), user, dead)
+			if err == nil && tok.AccessToken == dead.AccessToken {
+				err = errors.New("got the dead token back")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, e.refreshes())
+	assert.Zero(t, e.emu.RefreshTokenReuse())
+}
+
+func TestSourceCallerThatGivesUpDoesNotAbandonTheRefresh(t *testing.T) {
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	user := e.users[0]
+	old := e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e.expire()
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err := src.Token(ctx, user)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired)
+
+	// The refresh went on; this call joins it (or finds its result).
+	got, err := src.Token(t.Context(), user)
+	require.NoError(t, err)
+	assert.NotEqual(t, old.AccessToken, got.AccessToken)
+	assert.Equal(t, 1, e.refreshes())
+	assert.Zero(t, e.emu.RefreshTokenReuse())
+}
+
+func TestSourceWaitsOutACrashedLeaseHolder(t *testing.T) {
+	e := newEnv(t, 0)
+	st := newSQLStore(t, openSQLite(t), tokenstore.SQLite, nil)
+	user := e.users[0]
+	e.login(t, st, user)
+	ok, err := st.TryLease(t.Context(), user, "crashed-instance", 300*time.Millisecond)
+	require.NoError(t, err)
+	require.True(t, ok)
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e.expire()
+	start := time.Now()
+	got, err := src.Token(t.Context(), user)
+	require.NoError(t, err)
+	assert.True(t, got.Valid(e.clock.Now()))
+	assert.GreaterOrEqual(t, time.Since(start), 250*time.Millisecond, "the lease was honoured")
+	assert.Equal(t, 1, e.refreshes())
+	// The Source released its lease.
+	ok, err = st.TryLease(t.Context(), user, "someone-else", time.Minute)
+	require.NoError(t, err)
+	assert.True(t, ok)
+}
+
+func TestSourceCache(t *testing.T) {
+	e := newEnv(t, 0)
+	user := e.users[0]
+	db := openSQLite(t)
+	st := newSQLStore(t, db, tokenstore.SQLite, nil)
+	tok := e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st, CacheTTL: time.Minute})
+	ctx := t.Context()
+	_, err := src.Token(ctx, user)
+	require.NoError(t, err)
+
+	// Another instance deletes the row: this one keeps serving from its
+	// cache until the entry's TTL, as documented.
+	exec(t, db, `DELETE FROM tiktok_tokens`)
+	got, err := src.Token(ctx, user)
+	require.NoError(t, err)
+	assert.Equal(t, tok.AccessToken, got.AccessToken)
+	e.clock.Advance(2 * time.Minute)
+	_, err = src.Token(ctx, user)
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired, "after CacheTTL the store decides")
+
+	// This process's own Save and Delete update the cache at once.
+	require.NoError(t, src.Save(ctx, user, tok))
+	exec(t, db, `DELETE FROM tiktok_tokens`)
+	got, err = src.Token(ctx, user)
+	require.NoError(t, err, "Save caches the token")
+	assert.Equal(t, tok.AccessToken, got.AccessToken)
+	require.NoError(t, src.Save(ctx, user, tok))
+	require.NoError(t, src.Delete(ctx, user))
+	_, err = src.Token(ctx, user)
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+}
+
+func TestSourceSaveAndDelete(t *testing.T) {
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	tok := e.issue(t, e.users[0])
+	require.NoError(t, src.Save(t.Context(), "k", tok))
+	got, err := src.Token(t.Context(), "k")
+	require.NoError(t, err)
+	assert.Empty(t, storetest.Equal(tok, got))
+	require.Error(t, src.Save(t.Context(), "k", nil))
+	require.NoError(t, src.Delete(t.Context(), "k"))
+	_, err = src.Token(t.Context(), "k")
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+	assert.Same(t, e.client, src.Client())
+}
+
+func TestNewSourceValidates(t *testing.T) {
+	e := newEnv(t, 0)
+	_, err := tokenstore.NewSource(tokenstore.SourceConfig{Client: e.client})
+	require.ErrorContains(t, err, "Store is required")
+	_, err = tokenstore.NewSource(tokenstore.SourceConfig{Store: tokenstore.NewMemory()})
+	require.ErrorContains(t, err, "Client is required")
+}
+
+func TestSourceLogsNoSecrets(t *testing.T) {
+	var mu sync.Mutex
+	var logs []string
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		logs = append(logs, string(p))
+		mu.Unlock()
+		return len(p), nil
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e := newEnv(t, 0)
+	st := tokenstore.NewMemory()
+	user := e.users[0]
+	old := e.login(t, st, user)
+	src := e.source(t, tokenstore.SourceConfig{Store: st, Logger: logger})
+	e.expire()
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500, Times: 1})
+	_, err := src.Token(t.Context(), user)
+	require.Error(t, err)
+	got, err := src.Token(t.Context(), user)
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, logs)
+	for _, line := range logs {
+		for _, secret := range []string{old.AccessToken, old.RefreshToken, got.AccessToken, got.RefreshToken} {
+			assert.NotContains(t, line, secret)
+		}
+	}
+	_ = fmt.Sprint(got)
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
