@@ -1,0 +1,185 @@
+package handlers
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/tiktokkit/tiktokkit/client"
+)
+
+// Provider is the AuthResult.Provider of every TikTok login.
+const Provider = "tiktok"
+
+// AuthResult describes a completed login, shaped like OmniAuth's auth hash
+// so that code ported from Rails finds its way: provider, uid, info,
+// credentials and extra. Config.OnLogin receives it.
+//
+// Printing or logging an AuthResult never shows a token.
+type AuthResult struct {
+	// Provider is always "tiktok".
+	Provider string
+	// UID is the user's open_id for this app, never empty. It is also the
+	// store key under which the token was saved.
+	UID string
+	// Info is the profile, as far as the granted scopes and the profile
+	// call allowed; empty when the profile could not be fetched.
+	Info Info
+	// Credentials are the token's secrets and lifetimes.
+	Credentials Credentials
+	// Extra holds the raw profile.
+	Extra Extra
+
+	token *client.Token
+}
+
+// Token returns the saved token. Treat it as read-only; use it with
+// Client.ForUser to call TikTok from the OnLogin hook.
+func (r *AuthResult) Token() *client.Token { return r.token }
+
+// String describes r without secrets.
+func (r AuthResult) String() string {
+	return "handlers.AuthResult{provider=" + r.Provider + ", uid=" + r.UID +
+		", name=" + r.Info.Name + ", credentials=" + r.Credentials.String() + "}"
+}
+
+// GoString returns the same text as String.
+func (r AuthResult) GoString() string { return r.String() }
+
+// Format implements fmt.Formatter: every verb prints the form of String.
+func (r AuthResult) Format(f fmt.State, verb rune) { formatText(f, verb, r.String()) }
+
+// LogValue implements slog.LogValuer without secrets.
+func (r AuthResult) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("provider", r.Provider),
+		slog.String("uid", r.UID),
+		slog.String("name", r.Info.Name),
+		slog.Any("credentials", r.Credentials),
+	)
+}
+
+// Info is the profile part of an AuthResult (OmniAuth's "info").
+type Info struct {
+	// Name is the display name (user.info.basic).
+	Name string
+	// Nickname is the username, the @handle (user.info.profile).
+	Nickname string
+	// Image is the largest avatar URL available (user.info.basic).
+	Image string
+	// Description is the bio (user.info.profile).
+	Description string
+	// ProfileURL is the profile deep link (user.info.profile).
+	ProfileURL string
+	// Verified tells whether TikTok verified the account
+	// (user.info.profile).
+	Verified bool
+	// UnionID is the user's ID across the developer's apps
+	// (user.info.basic).
+	UnionID string
+}
+
+// infoOf maps TikTok's user info onto Info.
+func infoOf(u *client.UserInfo) Info {
+	img := u.AvatarLargeURL
+	if img == "" {
+		img = u.AvatarURL
+	}
+	if img == "" {
+		img = u.AvatarURL100
+	}
+	return Info{
+		Name:        u.DisplayName,
+		Nickname:    u.Username,
+		Image:       img,
+		Description: u.BioDescription,
+		ProfileURL:  u.ProfileDeepLink,
+		Verified:    u.IsVerified,
+		UnionID:     u.UnionID,
+	}
+}
+
+// Credentials is the token part of an AuthResult (OmniAuth's
+// "credentials"). Its String, GoString, Format and LogValue hide the tokens.
+type Credentials struct {
+	// Token is the access token.
+	Token string
+	// RefreshToken is the refresh token.
+	RefreshToken string
+	// Expiry is when the access token expires (zero: unknown).
+	Expiry time.Time
+	// RefreshExpiry is when the refresh token expires (zero: unknown).
+	RefreshExpiry time.Time
+	// Scopes are the scopes the user granted.
+	Scopes []string
+}
+
+func credentialsOf(t *client.Token) Credentials {
+	return Credentials{
+		Token:         t.AccessToken,
+		RefreshToken:  t.RefreshToken,
+		Expiry:        t.Expiry,
+		RefreshExpiry: t.RefreshExpiry,
+		Scopes:        append([]string(nil), t.Scopes...),
+	}
+}
+
+// String describes c with the tokens hidden.
+func (c Credentials) String() string {
+	return "handlers.Credentials{scopes=[" + strings.Join(c.Scopes, ",") + "], expiry=" +
+		timeText(c.Expiry) + ", token=" + hidden(c.Token) + ", refresh_token=" + hidden(c.RefreshToken) + "}"
+}
+
+// GoString returns the same text as String.
+func (c Credentials) GoString() string { return c.String() }
+
+// Format implements fmt.Formatter: every verb prints the form of String.
+func (c Credentials) Format(f fmt.State, verb rune) { formatText(f, verb, c.String()) }
+
+// LogValue implements slog.LogValuer without the tokens.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("scopes", strings.Join(c.Scopes, ",")),
+		slog.Time("expiry", c.Expiry),
+		slog.Time("refresh_expiry", c.RefreshExpiry),
+		slog.String("token", hidden(c.Token)),
+		slog.String("refresh_token", hidden(c.RefreshToken)),
+	)
+}
+
+// Extra is the raw part of an AuthResult (OmniAuth's "extra").
+type Extra struct {
+	// RawInfo is the data.user object as TikTok sent it; nil when the
+	// profile was not fetched.
+	RawInfo json.RawMessage
+	// User is the typed profile; nil when it was not fetched.
+	User *client.UserInfo
+	// ProfileError is why the profile could not be fetched, or nil.
+	ProfileError error
+}
+
+// hidden stands in for a secret in printed forms.
+func hidden(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "REDACTED"
+}
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// formatText writes s for any verb; %q quotes it.
+func formatText(f fmt.State, verb rune, s string) {
+	if verb == 'q' {
+		fmt.Fprintf(f, "%q", s)
+		return
+	}
+	_, _ = f.Write([]byte(s))
+}
