@@ -144,7 +144,7 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	require.NoError(t, err)
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+loginURL, e.testLogin)
+	mux.Handle("GET "+loginURL, testLogin(e.emu, e.src, e.sm, e.clock.Now))
 	mux.HandleFunc("GET "+identityURL, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, tokenstore.SessionIdentity(e.sm).Key(r.Context()))
 	})
@@ -162,27 +162,29 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	return e
 }
 
-// testLogin mints a grant at the emulator for ?open_id= with ?scopes=, saves
-// it and records the identity, like a finished login.
-func (e *env) testLogin(w http.ResponseWriter, r *http.Request) {
-	openID := r.URL.Query().Get("open_id")
-	tr, err := e.emu.IssueToken(openID, client.ParseScopes(r.URL.Query().Get("scopes"))...)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	now := e.clock.Now()
-	tok := &client.Token{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, TokenType: tr.TokenType,
-		OpenID: tr.OpenID, Scopes: client.ParseScopes(tr.Scope),
-		Expiry:        now.Add(time.Duration(tr.ExpiresIn) * time.Second),
-		RefreshExpiry: now.Add(time.Duration(tr.RefreshExpiresIn) * time.Second)}
-	if err := e.src.Save(r.Context(), openID, tok); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	_ = e.sm.RenewToken(r.Context())
-	tokenstore.SessionIdentity(e.sm).SetKey(r.Context(), openID)
-	w.WriteHeader(http.StatusNoContent)
+// testLogin mints a grant at the emulator for ?open_id= with ?scopes=,
+// saves it and records the identity, like a finished login.
+func testLogin(emu *tiktoktest.Server, src *tokenstore.Source, sm *scs.SessionManager, now func() time.Time) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		openID := r.URL.Query().Get("open_id")
+		tr, err := emu.IssueToken(openID, client.ParseScopes(r.URL.Query().Get("scopes"))...)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		t := now()
+		tok := &client.Token{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, TokenType: tr.TokenType,
+			OpenID: tr.OpenID, Scopes: client.ParseScopes(tr.Scope),
+			Expiry:        t.Add(time.Duration(tr.ExpiresIn) * time.Second),
+			RefreshExpiry: t.Add(time.Duration(tr.RefreshExpiresIn) * time.Second)}
+		if err := src.Save(r.Context(), openID, tok); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_ = sm.RenewToken(r.Context())
+		tokenstore.SessionIdentity(sm).SetKey(r.Context(), openID)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // whoAmI answers with the open_id of the client in the context, or "anonymous".
