@@ -74,8 +74,9 @@
 //
 // Caching: every answer of these handlers carries Cache-Control: no-store.
 //
-// Secrets: no token, code or state reaches a URL of the app, a log line or
-// an error page. Failures go through Config.ErrorHandler; the default logs
+// Secrets: no token reaches a URL, a log line or an error page, and these
+// handlers never log a code or a state (the callback URL that carries them
+// is TikTok's redirect; keep it out of access logs if you keep those). Failures go through Config.ErrorHandler; the default logs
 // the detail with slog and writes a fixed text with the status from
 // StatusCode.
 //
