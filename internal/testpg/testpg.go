@@ -178,17 +178,26 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// startCluster initialises and starts a cluster in a temporary directory. As
-// root it runs the server as the "postgres" user, since PostgreSQL refuses to
-// run as root.
-func startCluster() (string, func(), error) {
+// cluster is a PostgreSQL data directory with the commands to run it.
+type cluster struct {
+	dir, data string
+	port      int
+	run       func(name string, args ...string) *exec.Cmd
+	// durable keeps synchronous_commit on, so that a committed transaction
+	// survives an immediate stop (a crash).
+	durable bool
+}
+
+// initCluster runs initdb in a temporary directory. As root it runs the
+// server as the "postgres" user, since PostgreSQL refuses to run as root.
+func initCluster() (*cluster, error) {
 	bin, err := binDir()
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "tiktokkit-pg-")
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	run := func(name string, args ...string) *exec.Cmd {
 		return exec.Command(filepath.Join(bin, name), args...)
@@ -197,42 +206,156 @@ func startCluster() (string, func(), error) {
 		u, err := user.Lookup("postgres")
 		if err != nil {
 			os.RemoveAll(dir)
-			return "", nil, fmt.Errorf("running as root and no postgres user: %w", err)
+			return nil, fmt.Errorf("running as root and no postgres user: %w", err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		if err := os.Chown(dir, uid, gid); err != nil {
 			os.RemoveAll(dir)
-			return "", nil, err
+			return nil, err
 		}
 		run = func(name string, args ...string) *exec.Cmd {
 			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
 		}
 	}
-	data := filepath.Join(dir, "data")
-	if out, err := run("initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8").CombinedOutput(); err != nil {
+	c := &cluster{dir: dir, data: filepath.Join(dir, "data"), run: run}
+	if out, err := run("initdb", "-D", c.data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("initdb: %v: %s", err, out)
+		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}
+	return c, nil
+}
+
+// start starts the server on c.port, or on a free port when c.port is 0.
+func (c *cluster) start() error {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			lastErr = err
-			continue
+		port := c.port
+		if port == 0 {
+			p, err := freePort()
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			port = p
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200", port, dir)
-		out, err := run("pg_ctl", "-D", data, "-o", opts, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "start").CombinedOutput()
+		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=200", port, c.dir)
+		if !c.durable {
+			opts += " -c synchronous_commit=off"
+		}
+		out, err := c.run("pg_ctl", "-D", c.data, "-o", opts, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "start").CombinedOutput()
 		if err != nil {
 			lastErr = fmt.Errorf("pg_ctl start: %v: %s", err, out)
+			if c.port != 0 {
+				break // the port is fixed: a retry would meet the same problem
+			}
 			continue
 		}
-		stop := func() {
-			_ = run("pg_ctl", "-D", data, "-m", "immediate", "-w", "stop").Run()
-			os.RemoveAll(dir)
-		}
-		return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port), stop, nil
+		c.port = port
+		return nil
 	}
-	os.RemoveAll(dir)
-	return "", nil, lastErr
+	return lastErr
+}
+
+// stop shuts the server down at once, as a crash would.
+func (c *cluster) stop() error {
+	if out, err := c.run("pg_ctl", "-D", c.data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl stop: %v: %s", err, out)
+	}
+	return nil
+}
+
+func (c *cluster) dsn() string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+}
+
+// startCluster initialises and starts a cluster in a temporary directory.
+func startCluster() (string, func(), error) {
+	c, err := initCluster()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := c.start(); err != nil {
+		os.RemoveAll(c.dir)
+		return "", nil, err
+	}
+	stop := func() {
+		_ = c.stop()
+		os.RemoveAll(c.dir)
+	}
+	return c.dsn(), stop, nil
+}
+
+// Cluster is a throwaway PostgreSQL server that belongs to one test, which
+// may stop it and start it again to see how the code under test copes with
+// its database going away. Unlike [DSN], it never uses the server named by
+// TIKTOKKIT_TEST_POSTGRES_DSN, since a test must not stop a shared server.
+type Cluster struct {
+	c  *cluster
+	mu sync.Mutex
+	up bool
+}
+
+// StartCluster initialises and starts a cluster on a free loopback port and
+// removes it when the test ends. Without initdb and pg_ctl it skips the
+// test, or fails it when CI=true.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	c, err := initCluster()
+	if err == nil {
+		c.durable = true
+		if err = c.start(); err != nil {
+			os.RemoveAll(c.dir)
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("testpg: PostgreSQL is required under CI=true: %v", err)
+		}
+		t.Skipf("testpg: cannot start a PostgreSQL cluster (install initdb and pg_ctl): %v", err)
+	}
+	cl := &Cluster{c: c, up: true}
+	t.Cleanup(func() {
+		cl.mu.Lock()
+		defer cl.mu.Unlock()
+		if cl.up {
+			_ = c.stop()
+		}
+		os.RemoveAll(c.dir)
+	})
+	return cl
+}
+
+// DSN returns the DSN of the cluster's maintenance database "postgres". It
+// stays the same across Stop and Start.
+func (cl *Cluster) DSN() string { return cl.c.dsn() }
+
+// Stop shuts the server down at once ("immediate" mode, like a crash):
+// open connections break and new ones are refused until Start. Committed
+// transactions survive it (the cluster runs with synchronous_commit on).
+func (cl *Cluster) Stop() error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if !cl.up {
+		return nil
+	}
+	if err := cl.c.stop(); err != nil {
+		return err
+	}
+	cl.up = false
+	return nil
+}
+
+// Start starts a stopped server again on the same port, with its data.
+func (cl *Cluster) Start() error {
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if cl.up {
+		return nil
+	}
+	if err := cl.c.start(); err != nil {
+		return err
+	}
+	cl.up = true
+	return nil
 }
