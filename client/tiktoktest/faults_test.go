@@ -211,6 +211,10 @@ func TestCounters(t *testing.T) {
 		Calls: map[tiktoktest.Endpoint]int{
 			tiktoktest.EndpointAuthorize: 1, tiktoktest.EndpointToken: 4, tiktoktest.EndpointRevoke: 1,
 			tiktoktest.EndpointUserInfo: 2, tiktoktest.EndpointCreatorInfo: 1,
+			// Every endpoint is listed, the ones not called with 0.
+			tiktoktest.EndpointVideoList: 0, tiktoktest.EndpointVideoQuery: 0, tiktoktest.EndpointVideoInit: 0,
+			tiktoktest.EndpointInboxInit: 0, tiktoktest.EndpointContentInit: 0, tiktoktest.EndpointPublishStatus: 0,
+			tiktoktest.EndpointPublishCancel: 0, tiktoktest.EndpointUpload: 0,
 		},
 		Grants: map[string]int{"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
 	}

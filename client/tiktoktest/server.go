@@ -205,6 +205,8 @@ type Server struct {
 	calls     map[Endpoint]int
 	grantsOK  map[string]int
 	reuse     int
+
+	media mediaState // video, posting and upload endpoints (post.go)
 }
 
 // NewServer starts an emulator on a loopback port, like httptest.NewServer.
@@ -395,6 +397,7 @@ func (s *Server) registerRoutes() {
 	s.handle(http.MethodPost, pathRevoke, EndpointRevoke, s.serveRevoke)
 	s.handle(http.MethodGet, pathUserInfo, EndpointUserInfo, s.serveUserInfo)
 	s.handle(http.MethodPost, pathCreatorInfo, EndpointCreatorInfo, s.serveCreatorInfo)
+	s.registerMediaRoutes()
 	s.registerControlRoutes()
 }
 
