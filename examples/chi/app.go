@@ -1,0 +1,408 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/go-chi/chi/v5"
+	chimw "github.com/go-chi/chi/v5/middleware"
+	"github.com/justinas/nosurf"
+
+	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/middleware"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+
+// appOptions are knobs for tests.
+type appOptions struct {
+	// Clock replaces time.Now for the client, the token source and the
+	// token store. With the in-process emulator, the default is the
+	// emulator's clock, so that advancing it expires tokens for both sides.
+	Clock func() time.Time
+	// AutoApprove makes the in-process emulator approve logins without
+	// showing its consent page.
+	AutoApprove bool
+}
+
+// app is the example's whole HTTP surface.
+type app struct {
+	handler  http.Handler
+	emu      *tiktoktest.Server // nil unless the app started the emulator
+	db       *database
+	client   *client.Client
+	tokens   *tokenstore.Source
+	store    *tokenstore.SQL
+	keys     *tokenstore.KeyRing
+	sessions *scs.SessionManager
+	identity tokenstore.Identity
+	guard    *middleware.Guard
+	logger   *slog.Logger
+	usesEmu  bool
+
+	closeOnce sync.Once
+	closers   []func()
+}
+
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Close stops the session cleanup, closes the database and stops the
+// emulator, if the app started one.
+func (a *app) Close() {
+	a.closeOnce.Do(func() {
+		for i := len(a.closers) - 1; i >= 0; i-- {
+			a.closers[i]()
+		}
+	})
+}
+
+// newApp wires tiktokkit into a chi app with its tokens and sessions in
+// one SQL database. s.RedirectURI must be set. Every call opens its own
+// connection pool, as a separate process would.
+func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOptions) (*app, error) {
+	logger = logger.With("instance", s.Instance)
+	a := &app{logger: logger, usesEmu: s.usesEmulator(), keys: s.Keys}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+	if s.Emulated {
+		// The emulator stands in for TikTok on its own loopback port, so the
+		// hop to "TikTok" and back is a real cross-site redirect.
+		a.emu = tiktoktest.NewServer(tiktoktest.Config{
+			RedirectURIs: []string{s.RedirectURI},
+			AutoApprove:  opts.AutoApprove,
+			Logger:       logger.With("component", "tiktok-emulator"),
+		})
+		a.closers = append(a.closers, a.emu.Close)
+		s.ClientKey, s.ClientSecret = a.emu.ClientKey(), a.emu.ClientSecret()
+		s.AuthURL, s.APIURL = a.emu.AuthURL(), a.emu.APIURL()
+		if opts.Clock == nil {
+			opts.Clock = a.emu.Now
+		}
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+
+	var err error
+	a.db, err = openDatabase(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.db.db.Close() })
+
+	if a.keys == nil {
+		if a.keys, err = ephemeralKeyRing(); err != nil {
+			return nil, err
+		}
+		logger.Warn("!!! TIKTOKKIT_TOKEN_KEYS is not set: TikTok tokens are encrypted with a key generated at start " +
+			"that exists only in this process. After a restart, or on another instance, stored tokens will not " +
+			"decrypt and every user must log in again. Set TIKTOKKIT_TOKEN_KEYS to id:base64-of-32-random-bytes " +
+			"(for example: echo \"$(date +%Y-%m):$(openssl rand -base64 32)\") !!!")
+	}
+	a.store, err = tokenstore.NewSQL(a.db.db, tokenstore.SQLConfig{
+		Dialect: a.db.dialect,
+		Keys:    a.keys,
+		Logger:  logger,
+		Clock:   opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, func() { a.store.Close() })
+	if err := a.db.migrate(ctx, a.store); err != nil {
+		return nil, err
+	}
+	if n, err := a.db.unreadableTokens(ctx, a.keys); err != nil {
+		return nil, err
+	} else if n > 0 {
+		logger.Warn("stored TikTok tokens were encrypted with keys that are not in the key ring; those users must log in again",
+			"tokens", n, "keys", strings.Join(a.keys.IDs(), ","))
+	}
+
+	a.client, err = client.New(client.Config{
+		ClientKey:    s.ClientKey,
+		ClientSecret: s.ClientSecret,
+		RedirectURL:  s.RedirectURI,
+		Scopes:       s.Scopes,
+		AuthURL:      s.AuthURL,
+		APIURL:       s.APIURL,
+		Logger:       logger,
+		Clock:        opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.tokens, err = tokenstore.NewSource(tokenstore.SourceConfig{
+		Store:  a.store,
+		Client: a.client,
+		Logger: logger,
+		Clock:  opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	secure := strings.HasPrefix(s.RedirectURI, "https://")
+	store := a.db.sessionStore()
+	a.closers = append(a.closers, store.StopCleanup)
+	a.sessions = scs.New()
+	a.sessions.Store = store
+	a.sessions.Lifetime = 24 * time.Hour
+	a.sessions.Cookie.Name = "tiktokkit_session"
+	a.sessions.Cookie.HttpOnly = true
+	a.sessions.Cookie.Path = "/"
+	// Lax, not Strict: the callback is a cross-site navigation from TikTok
+	// and must carry the session cookie.
+	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
+	a.sessions.Cookie.Secure = secure
+	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
+		logger.Error("session store failed", "path", r.URL.Path, "error", err)
+		a.render(w, http.StatusServiceUnavailable, "error.html", errorPage{
+			Title: "Unavailable", Message: "The app cannot reach its database right now. Try again in a moment.",
+		})
+	}
+	a.identity = tokenstore.SessionIdentity(a.sessions)
+
+	auth, err := handlers.New(handlers.Config{
+		Tokens:   a.tokens,
+		Sessions: a.sessions,
+		Identity: a.identity,
+		Logger:   logger,
+		// The step-up scopes a guarded page may ask for later.
+		StepUpScopes: []string{client.ScopeVideoList, client.ScopeVideoPublish},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.guard, err = middleware.New(middleware.Config{
+		Tokens:       a.tokens,
+		Sessions:     a.sessions,
+		Identity:     a.identity,
+		Logger:       logger,
+		ErrorHandler: a.guardError,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	r := chi.NewRouter()
+	r.Use(chimw.Recoverer)
+	// Answered before the session is loaded: a load balancer's probe costs
+	// no database round trip.
+	r.Use(chimw.Heartbeat("/healthz"))
+	r.Use(chimw.GetHead)
+	r.Use(a.sessions.LoadAndSave)
+	r.Use(securityHeaders)
+	r.Use(csrfProtection(secure, http.HandlerFunc(a.csrfFailed)))
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		a.render(w, http.StatusNotFound, "error.html", errorPage{Title: "Not found", Message: "There is no page here."})
+	})
+
+	r.With(a.guard.OptionalTikTok).Get("/", a.home)
+	r.Route("/auth/tiktok", func(r chi.Router) {
+		r.Method(http.MethodGet, "/login", auth.Login())
+		r.Method(http.MethodGet, "/callback", auth.Callback())
+		r.Method(http.MethodPost, "/disconnect", auth.Disconnect()) // chi answers 405 to other methods
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(a.guard.RequireTikTok)
+		r.Get("/me", a.me)
+		r.Get("/api/me", a.apiMe)
+	})
+
+	a.handler = r
+	ok = true
+	return a, nil
+}
+
+// ephemeralKeyRing makes a ring with one random key whose ID says when it
+// was made, so a later process's key never shares its ID.
+func ephemeralKeyRing() (*tokenstore.KeyRing, error) {
+	suffix := make([]byte, 4)
+	if _, err := rand.Read(suffix); err != nil {
+		return nil, fmt.Errorf("generate token key: %w", err)
+	}
+	id := "ephemeral-" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(suffix)
+	key, _, err := tokenstore.GenerateKey(id)
+	if err != nil {
+		return nil, err
+	}
+	return tokenstore.NewKeyRing(key)
+}
+
+// csrfProtection is nosurf as a chi middleware. nosurf checks Origin and
+// Referer against the request's scheme, which it must be told: plain http
+// on localhost, or https when the public redirect URI says so (a
+// TLS-terminating proxy).
+func csrfProtection(secure bool, failed http.Handler) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		h := nosurf.New(next)
+		h.SetBaseCookie(http.Cookie{
+			Name:     "tiktokkit_csrf",
+			Path:     "/", // the token set on /me must reach /auth/tiktok/disconnect
+			HttpOnly: true,
+			Secure:   secure,
+			SameSite: http.SameSiteLaxMode,
+			MaxAge:   12 * 60 * 60,
+		})
+		h.SetIsTLSFunc(func(r *http.Request) bool { return r.TLS != nil || secure })
+		h.SetFailureHandler(failed)
+		return h
+	}
+}
+
+func (a *app) csrfFailed(w http.ResponseWriter, r *http.Request) {
+	a.logger.Warn("csrf check failed", "path", r.URL.Path, "reason", nosurf.Reason(r))
+	a.render(w, http.StatusForbidden, "error.html", errorPage{
+		Title: "Forbidden", Message: "This form has expired or came from another site. Go back, reload the page and try again.",
+	})
+}
+
+// guardError answers the guard's failures. A token this process cannot
+// decrypt (written under a key that is no longer in the ring, such as the
+// key generated by a previous run) can never be used again: the user is
+// logged out and asked to log in, which overwrites the row. Everything
+// else (TikTok or the database down) keeps the login and answers 503 or
+// 502.
+func (a *app) guardError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, tokenstore.ErrUnknownKey) || errors.Is(err, tokenstore.ErrCorrupt) {
+		a.logger.Error("stored TikTok token cannot be decrypted; the user must log in again (check TIKTOKKIT_TOKEN_KEYS)",
+			"key", a.identity.Key(r.Context()), "error", err)
+		a.identity.Clear(r.Context())
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			// Without the identity, the guard answers this URL as for any
+			// visitor who is not logged in.
+			http.Redirect(w, r, r.URL.RequestURI(), http.StatusSeeOther)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"login_required"}` + "\n"))
+		return
+	}
+	status := middleware.StatusCode(err)
+	a.logger.Warn("guarded request failed", "path", r.URL.Path, "status", status, "error", err)
+	if strings.Contains(r.Header.Get("Accept"), "text/html") {
+		a.render(w, status, "error.html", errorPage{
+			Title: http.StatusText(status), Message: "TikTok cannot be reached right now. You are still logged in; try again in a moment.",
+		})
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": "unavailable"})
+}
+
+// securityHeaders sets the headers every page of the example carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type homePage struct {
+	LoggedIn bool
+	Emulated bool
+	Database string
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	_, loggedIn := client.FromContext(r.Context())
+	db := "SQLite"
+	if a.db.dialect == tokenstore.Postgres {
+		db = "PostgreSQL"
+	}
+	a.render(w, http.StatusOK, "home.html", homePage{LoggedIn: loggedIn, Emulated: a.usesEmu, Database: db})
+}
+
+type mePage struct {
+	User      *client.UserInfo
+	Scopes    []string
+	Creator   *client.CreatorInfo
+	CreatorOK bool
+	CSRF      string
+	Expiry    time.Time
+}
+
+// me is the guarded HTML page: profile, granted scopes, creator info when
+// video.publish was granted, and the Disconnect button.
+func (a *app) me(w http.ResponseWriter, r *http.Request) {
+	u, _ := client.FromContext(r.Context())
+	info, err := u.UserInfo(r.Context())
+	if a.guard.HandleError(w, r, err) {
+		return
+	}
+	tok := u.Token()
+	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry}
+	if tok.HasScopes(client.ScopeVideoPublish) {
+		ci, err := u.CreatorInfo(r.Context())
+		switch {
+		case err == nil:
+			p.Creator, p.CreatorOK = ci, true
+		case errors.Is(err, client.ErrAccessTokenInvalid):
+			a.guard.HandleError(w, r, err)
+			return
+		default:
+			// Creator info is a bonus on this page: show the rest.
+			a.logger.Warn("creator info failed", "error", err)
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.render(w, http.StatusOK, "me.html", p)
+}
+
+// apiMe answers the user's profile as JSON, fetched from TikTok on every
+// request through the request's user-bound client.
+func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
+	u, _ := client.FromContext(r.Context())
+	info, err := u.UserInfo(r.Context())
+	if a.guard.HandleError(w, r, err) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(struct {
+		*client.UserInfo
+		Scopes []string `json:"scopes"`
+	}{info, u.Token().Scopes})
+}
+
+type errorPage struct{ Title, Message string }
+
+func (a *app) render(w http.ResponseWriter, status int, name string, data any) {
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+		a.logger.Error("render page", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
