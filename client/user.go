@@ -93,8 +93,35 @@ func NewContext(ctx context.Context, u *UserClient) context.Context {
 	return context.WithValue(ctx, userClientKey, u)
 }
 
-// FromContext returns the *UserClient stored by NewContext, and whether there
-// was a non-nil one.
+// userContext is a context that carries a UserClient allocated with it, so
+// that binding a token and handing it to a request costs one allocation.
+type userContext struct {
+	context.Context
+	u UserClient
+}
+
+func (c *userContext) Value(key any) any {
+	if key == userClientKey {
+		return &c.u
+	}
+	return c.Context.Value(key)
+}
+
+func (c *userContext) String() string { return "client.NewUserContext" }
+
+// NewUserContext is ForUser and NewContext in one allocation: it binds tok to
+// the client for the user named key (refreshing through r like ForUser) and
+// returns a copy of parent that carries the new UserClient, which it also
+// returns. Middleware that runs on every request uses it.
+func (c *Client) NewUserContext(parent context.Context, key string, tok *Token, r Refresher) (context.Context, *UserClient) {
+	uc := &userContext{Context: parent}
+	uc.u.c, uc.u.key, uc.u.r = c, key, r
+	uc.u.tok.Store(tok)
+	return uc, &uc.u
+}
+
+// FromContext returns the *UserClient stored by NewContext or
+// NewUserContext, and whether there was a non-nil one.
 func FromContext(ctx context.Context) (*UserClient, bool) {
 	u, ok := ctx.Value(userClientKey).(*UserClient)
 	return u, ok && u != nil

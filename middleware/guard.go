@@ -226,8 +226,8 @@ func (h *guarded) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.insufficientScope(w, r, tok.MissingScopes(h.scopes...))
 		return
 	}
-	u := g.client.ForUser(key, tok, g.tokens)
-	h.next.ServeHTTP(w, r.WithContext(client.NewContext(ctx, u)))
+	ctx, _ = g.client.NewUserContext(ctx, key, tok, g.tokens)
+	h.next.ServeHTTP(w, r.WithContext(ctx))
 }
 
 // tokenFailed answers a request whose token could not be had.

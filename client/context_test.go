@@ -1,0 +1,43 @@
+package client_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tiktokkit/tiktokkit/client"
+)
+
+type ctxKeyForTest struct{}
+
+func TestNewUserContext(t *testing.T) {
+	c, err := client.New(client.Config{ClientKey: "k", ClientSecret: "s", RedirectURL: "https://app.example/cb"})
+	require.NoError(t, err)
+	tok := &client.Token{AccessToken: "act.x", OpenID: "u1"}
+	parent := context.WithValue(context.Background(), ctxKeyForTest{}, "kept")
+
+	ctx, u := c.NewUserContext(parent, "u1", tok, nil)
+	got, ok := client.FromContext(ctx)
+	require.True(t, ok)
+	assert.Same(t, u, got)
+	assert.Same(t, tok, got.Token())
+	assert.Equal(t, "u1", got.Key())
+	assert.Same(t, c, got.Client())
+	assert.Equal(t, "kept", ctx.Value(ctxKeyForTest{}), "the parent's values stay reachable")
+
+	// A later NewContext overrides it, as context values do.
+	other := c.WithToken(&client.Token{AccessToken: "act.y"})
+	got, _ = client.FromContext(client.NewContext(ctx, other))
+	assert.Same(t, other, got)
+
+	_, ok = client.FromContext(parent)
+	assert.False(t, ok)
+
+	allocs := testing.AllocsPerRun(100, func() {
+		ctx, _ := c.NewUserContext(parent, "u1", tok, nil)
+		_ = ctx
+	})
+	assert.LessOrEqual(t, allocs, 1.0, "one allocation for the context and the user client")
+}
