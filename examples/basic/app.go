@@ -1,0 +1,258 @@
+package main
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/justinas/nosurf"
+
+	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/middleware"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+
+// appOptions are knobs for tests.
+type appOptions struct {
+	// Clock replaces time.Now for the client and the token source. With the
+	// emulator, the default is the emulator's clock, so that advancing it
+	// expires tokens for both sides.
+	Clock func() time.Time
+	// AutoApprove makes the emulator approve logins without showing its
+	// consent page.
+	AutoApprove bool
+}
+
+// app is the example's whole HTTP surface.
+type app struct {
+	handler  http.Handler
+	emu      *tiktoktest.Server // nil when talking to TikTok
+	client   *client.Client
+	tokens   *tokenstore.Source
+	store    *tokenstore.Memory
+	sessions *scs.SessionManager
+	guard    *middleware.Guard
+	logger   *slog.Logger
+}
+
+func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Close stops the emulator, if the app started one.
+func (a *app) Close() {
+	if a.emu != nil {
+		a.emu.Close()
+	}
+}
+
+// newApp wires tiktokkit into a net/http app. s.RedirectURI must be set.
+func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
+	a := &app{logger: logger}
+	if s.Emulated {
+		// The emulator stands in for TikTok on its own loopback port, so the
+		// hop to "TikTok" and back is a real cross-site redirect.
+		a.emu = tiktoktest.NewServer(tiktoktest.Config{
+			RedirectURIs: []string{s.RedirectURI},
+			AutoApprove:  opts.AutoApprove,
+			Logger:       logger.With("component", "tiktok-emulator"),
+		})
+		s.ClientKey, s.ClientSecret = a.emu.ClientKey(), a.emu.ClientSecret()
+		s.AuthURL, s.APIURL = a.emu.AuthURL(), a.emu.APIURL()
+		if opts.Clock == nil {
+			opts.Clock = a.emu.Now
+		}
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			a.Close()
+		}
+	}()
+
+	var err error
+	a.client, err = client.New(client.Config{
+		ClientKey:    s.ClientKey,
+		ClientSecret: s.ClientSecret,
+		RedirectURL:  s.RedirectURI,
+		Scopes:       s.Scopes,
+		AuthURL:      s.AuthURL,
+		APIURL:       s.APIURL,
+		Logger:       logger,
+		Clock:        opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.store = tokenstore.NewMemory()
+	a.tokens, err = tokenstore.NewSource(tokenstore.SourceConfig{
+		Store:  a.store,
+		Client: a.client,
+		Logger: logger,
+		Clock:  opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	secure := strings.HasPrefix(s.RedirectURI, "https://")
+	a.sessions = scs.New()
+	a.sessions.Lifetime = 24 * time.Hour
+	a.sessions.Cookie.Name = "tiktokkit_session"
+	a.sessions.Cookie.HttpOnly = true
+	a.sessions.Cookie.Path = "/"
+	// Lax, not Strict: the callback is a cross-site navigation from TikTok
+	// and must carry the session cookie.
+	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
+	a.sessions.Cookie.Secure = secure
+
+	auth, err := handlers.New(handlers.Config{
+		Client:   a.client,
+		Tokens:   a.tokens,
+		Sessions: a.sessions,
+		Logger:   logger,
+		// The step-up scopes a guarded page may ask for later.
+		StepUpScopes: []string{client.ScopeVideoList, client.ScopeVideoPublish},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.guard, err = middleware.New(middleware.Config{
+		Tokens:   a.tokens,
+		Sessions: a.sessions,
+		Logger:   logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", a.guard.OptionalTikTok(http.HandlerFunc(a.home)))
+	mux.Handle("GET /auth/tiktok/login", auth.Login())
+	mux.Handle("GET /auth/tiktok/callback", auth.Callback())
+	mux.Handle("/auth/tiktok/disconnect", auth.Disconnect()) // answers 405 to anything but POST
+	mux.Handle("GET /me", a.guard.RequireTikTok(http.HandlerFunc(a.me)))
+	mux.Handle("GET /api/me", a.guard.RequireTikTok(http.HandlerFunc(a.apiMe)))
+
+	// nosurf guards every POST. It checks Origin/Referer against the
+	// request's scheme, which it must be told: plain http on localhost, or
+	// https when the public redirect URI says so (a TLS-terminating proxy).
+	csrf := nosurf.New(mux)
+	csrf.SetBaseCookie(http.Cookie{
+		Name:     "tiktokkit_csrf",
+		Path:     "/", // the token set on /me must reach /auth/tiktok/disconnect
+		HttpOnly: true,
+		Secure:   secure,
+		SameSite: http.SameSiteLaxMode,
+		MaxAge:   12 * 60 * 60,
+	})
+	csrf.SetIsTLSFunc(func(r *http.Request) bool { return r.TLS != nil || secure })
+	csrf.SetFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		logger.Warn("csrf check failed", "path", r.URL.Path, "reason", nosurf.Reason(r))
+		a.render(w, http.StatusForbidden, "error.html", errorPage{
+			Title: "Forbidden", Message: "This form has expired or came from another site. Go back, reload the page and try again.",
+		})
+	}))
+
+	a.handler = a.sessions.LoadAndSave(securityHeaders(csrf))
+	ok = true
+	return a, nil
+}
+
+// securityHeaders sets the headers every page of the example carries.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type homePage struct {
+	LoggedIn bool
+	Emulated bool
+}
+
+func (a *app) home(w http.ResponseWriter, r *http.Request) {
+	_, loggedIn := client.FromContext(r.Context())
+	a.render(w, http.StatusOK, "home.html", homePage{LoggedIn: loggedIn, Emulated: a.emu != nil})
+}
+
+type mePage struct {
+	User      *client.UserInfo
+	Scopes    []string
+	Creator   *client.CreatorInfo
+	CreatorOK bool
+	CSRF      string
+	Expiry    time.Time
+}
+
+// me is the guarded HTML page: profile, granted scopes, creator info when
+// video.publish was granted, and the Disconnect button.
+func (a *app) me(w http.ResponseWriter, r *http.Request) {
+	u, _ := client.FromContext(r.Context())
+	info, err := u.UserInfo(r.Context())
+	if a.guard.HandleError(w, r, err) {
+		return
+	}
+	tok := u.Token()
+	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry}
+	if tok.HasScopes(client.ScopeVideoPublish) {
+		ci, err := u.CreatorInfo(r.Context())
+		switch {
+		case err == nil:
+			p.Creator, p.CreatorOK = ci, true
+		case errors.Is(err, client.ErrAccessTokenInvalid):
+			a.guard.HandleError(w, r, err)
+			return
+		default:
+			// Creator info is a bonus on this page: show the rest.
+			a.logger.Warn("creator info failed", "error", err)
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.render(w, http.StatusOK, "me.html", p)
+}
+
+// apiMe answers the user's profile as JSON, fetched from TikTok on every
+// request through the request's user-bound client.
+func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
+	u, _ := client.FromContext(r.Context())
+	info, err := u.UserInfo(r.Context())
+	if a.guard.HandleError(w, r, err) {
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(struct {
+		*client.UserInfo
+		Scopes []string `json:"scopes"`
+	}{info, u.Token().Scopes})
+}
+
+type errorPage struct{ Title, Message string }
+
+func (a *app) render(w http.ResponseWriter, status int, name string, data any) {
+	var b strings.Builder
+	if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+		a.logger.Error("render page", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(b.String()))
+}
