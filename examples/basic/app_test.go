@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"log/slog"
 	"net/http"
@@ -197,7 +198,8 @@ func TestDisconnect(t *testing.T) {
 	assert.Equal(t, http.StatusForbidden, ta.do(t, http.MethodPost, "/auth/tiktok/disconnect", htmlAccept, url.Values{}).StatusCode)
 	assert.Equal(t, http.StatusOK, ta.do(t, http.MethodGet, "/api/me", "application/json", nil).StatusCode, "still logged in")
 
-	resp := ta.do(t, http.MethodPost, "/auth/tiktok/disconnect", htmlAccept, url.Values{"csrf_token": {m[1]}})
+	token := html.UnescapeString(m[1]) // html/template writes '+' as &#43;
+	resp := ta.do(t, http.MethodPost, "/auth/tiktok/disconnect", htmlAccept, url.Values{"csrf_token": {token}})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	assert.Equal(t, "/", resp.Header.Get("Location"))
 	assert.Equal(t, 1, ta.emu.Calls(tiktoktest.EndpointRevoke))
