@@ -58,6 +58,9 @@ func unmarshalToken(storeKey string, plain []byte) (*client.Token, error) {
 	if i == len(plain) || plain[i] != '{' {
 		return nil, fmt.Errorf("%w: the token under key %q is not a JSON object", ErrCorrupt, storeKey)
 	}
+	if tok, ok := decodeTokenFast(plain); ok {
+		return tok, nil
+	}
 	tok := new(client.Token)
 	if err := json.Unmarshal(plain, tok); err != nil {
 		return nil, fmt.Errorf("%w: the token under key %q: %v", ErrCorrupt, storeKey, err)

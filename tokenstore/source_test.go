@@ -642,3 +642,26 @@ func TestSourceLogsNoSecrets(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestSourceWarmPathAllocatesNothing: a valid token costs no allocation,
+// from the Memory store and from the cache in front of a SQL store.
+func TestSourceWarmPathAllocatesNothing(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			st := b.store(t)
+			user := e.users[0]
+			e.login(t, st, user)
+			src := e.source(t, tokenstore.SourceConfig{Store: st})
+			ctx := b.ctx(t, st)
+			_, err := src.Token(ctx, user)
+			require.NoError(t, err)
+			allocs := testing.AllocsPerRun(200, func() {
+				if _, err := src.Token(ctx, user); err != nil {
+					t.Fatal(err)
+				}
+			})
+			assert.Zero(t, allocs)
+		})
+	}
+}

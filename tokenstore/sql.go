@@ -44,8 +44,11 @@ type SQLConfig struct {
 // instances never refresh one user's token at once, and Lister. Bring your
 // own driver; this package imports none.
 //
-// Statements are prepared on first use and reused; Close releases them (the
-// *sql.DB stays open: it is yours).
+// The statements are built once per store. With SQLite and MySQL they are
+// prepared on first use and reused; Close releases them (the *sql.DB stays
+// open: it is yours). PostgreSQL drivers such as pgx cache prepared
+// statements per connection by themselves, faster than database/sql's
+// *sql.Stmt, so there the query text is sent as it is.
 type SQL struct {
 	db      *sql.DB
 	dialect Dialect
@@ -107,9 +110,12 @@ func (s *SQL) Migrate(ctx context.Context) error {
 }
 
 // stmt returns the prepared statement in slot i, preparing it on first
-// use. When preparing fails (the table does not exist yet, say) it returns
+// use; nil for PostgreSQL (see SQL). When preparing fails (the table does not exist yet, say) it returns
 // nil and the caller runs the query unprepared; a later call tries again.
 func (s *SQL) stmt(ctx context.Context, i int) *sql.Stmt {
+	if s.dialect == Postgres {
+		return nil
+	}
 	if st := s.stmts[i].Load(); st != nil {
 		return st
 	}

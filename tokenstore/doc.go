@@ -1,0 +1,91 @@
+// Package tokenstore keeps every user's TikTok token safe and fresh: a
+// small Store interface with three backends, encryption at rest, an
+// Identity that maps a request to its store key, and a Source that hands
+// out valid tokens and is the only caller of client.Client.Refresh.
+//
+// A sketch (see the examples for complete programs):
+//
+//	ring, err := tokenstore.ParseKeyRing(os.Getenv("TOKEN_KEYS")) // "2025-06:base64...,2024-11:base64..."
+//	store, err := tokenstore.NewSQL(db, tokenstore.SQLConfig{Dialect: tokenstore.Postgres, Keys: ring})
+//	err = store.Migrate(ctx)
+//	src, err := tokenstore.NewSource(tokenstore.SourceConfig{Store: store, Client: tiktok})
+//
+//	// after login:   src.Save(ctx, tok.OpenID, tok); identity.SetKey(ctx, tok.OpenID)
+//	// per request:   tok, err := src.Token(ctx, identity.Key(ctx))
+//	//                errors.Is(err, tokenstore.ErrLoginRequired) -> send the user to login
+//	// on disconnect: src.Delete(ctx, key); identity.Clear(ctx)
+//
+// # Stores
+//
+//	backend   for                                   limits
+//	-------   ---                                   ------
+//	Memory    tests, examples, one instance that    lost on restart; one process only
+//	          may lose its tokens on restart
+//	SQL       production, any number of instances   one round trip per Get (the Source's
+//	          (PostgreSQL, SQLite, MySQL)           cache spares most); you bring the driver
+//	Session   apps that want no token table         no lease across instances, no Lister,
+//	          (token inside the user's scs session) one grant per device, lives and dies
+//	                                                with the session
+//
+// Memory and SQL implement Leaser (a per-key refresh lease) and Lister.
+// Your own store passes the same conformance suite: package storetest.
+//
+// # SQL schema
+//
+// NewSQL never changes the database; Migrate creates the table if it does
+// not exist (Schema returns the statement for another table name). The
+// PostgreSQL table (SchemaPostgres):
+//
+//	CREATE TABLE IF NOT EXISTS tiktok_tokens (
+//	    "key"        TEXT PRIMARY KEY,
+//	    token        BYTEA,
+//	    key_id       TEXT NOT NULL DEFAULT '',
+//	    updated_at   BIGINT NOT NULL DEFAULT 0,
+//	    lease_holder TEXT NOT NULL DEFAULT '',
+//	    lease_until  BIGINT NOT NULL DEFAULT 0
+//	)
+//
+// SQLite (SchemaSQLite) uses BLOB and INTEGER; MySQL (SchemaMySQL) a
+// VARBINARY(1024) key, so that keys compare byte for byte, and BLOB. token
+// holds the AES-256-GCM ciphertext (or the JSON in clear without a key
+// ring), key_id the ID of the key that encrypted it, updated_at and
+// lease_until are Unix milliseconds. A row whose token is NULL holds only
+// a lease.
+//
+// # Encryption and key rotation
+//
+// Give the SQL store (and, with a cookie-based scs store, the Session
+// store) a KeyRing. Each token is sealed with AES-256-GCM under the ring's
+// primary key, with the key ID and the store key as additional data: a
+// ciphertext copied to another user's row does not decrypt. Reading a row
+// whose key is not in the ring fails with ErrUnknownKey, a damaged row with
+// ErrCorrupt; neither deletes anything. Without a ring, NewSQL logs a
+// warning once.
+//
+// To rotate:
+//
+//  1. Generate a key: GenerateKey("2025-06") returns it and its text form
+//     (or: head -c32 /dev/urandom | base64). Keep the text in your secret
+//     manager.
+//  2. Put it first in the ring and keep the old one after it:
+//     TOKEN_KEYS="2025-06:<new>,2024-11:<old>". Deploy every instance.
+//     New writes use the new key; old rows still read.
+//  3. Rows move to the new key as they are rewritten (every refresh
+//     rewrites one). To finish sooner, Get and Put every key (Lister).
+//  4. When SELECT count(*) FROM tiktok_tokens WHERE key_id = '2024-11' is
+//     0, drop the old key from the ring.
+//
+// # Refresh
+//
+// Source.Token refreshes a token that expires within Margin. TikTok may
+// rotate refresh tokens strictly, so two refreshes racing with one
+// refresh token log the user out. Source never lets that happen: callers
+// in one process share one refresh; instances take the store's lease
+// (lock, reload, check again, refresh, save, release); the rotated token
+// is saved before it is returned. Only invalid_grant or an expired refresh
+// token deletes the token (ErrLoginRequired); a 5xx, 429, timeout or store
+// failure keeps it and fails only the call. Source.ForceRefresh replaces a
+// token TikTok killed early, under the same rules, without asking TikTok
+// again when another request already did. See Source for the cache and
+// what another instance's changes mean for it.
+package tokenstore
