@@ -19,15 +19,26 @@
 // values), so it plugs into chi's Use or any chain:
 //
 //   - RequireTikTok: no login, or a login TikTok no longer honours (the
-//     refresh answered invalid_grant): an HTML GET or HEAD is redirected to
-//     the login path with return_to set to the current path and query;
-//     anything else gets 401 with {"error":"login_required"}. TikTok or the
-//     store being down answers 503 and keeps the user logged in.
+//     refresh answered invalid_grant): a page load is redirected to the
+//     login path with return_to set to the current path and query; anything
+//     else gets 401 with {"error":"login_required"}. TikTok or the store
+//     being down answers 503 and keeps the user logged in.
 //   - RequireScopes(scopes...): the same, and a token without the scopes
-//     sends an HTML request to a step-up login (login?return_to=..&scope=..)
+//     sends a page load to a step-up login (login?return_to=..&scope=..)
 //     and answers 403 JSON otherwise.
 //   - OptionalTikTok: injects the client when there is a usable login and
 //     calls the next handler either way.
+//
+// # Page loads and API calls
+//
+// A page load is a GET or HEAD whose path is not under Config.APIPrefixes
+// (default "/api/") and whose client does not ask for JSON: a browser's
+// navigation (Accept with text/html), or a plain HTTP client that accepts
+// anything (no Accept, or */*). Everything else is an API call and gets JSON:
+// other methods, paths under an API prefix, Accept without text/html or */*
+// (application/json, say), and scripts (X-Requested-With, or Sec-Fetch-Mode
+// cors, no-cors or same-origin). Mount JSON endpoints under an API prefix so
+// that they answer 401, never a redirect, to every client.
 //
 // # Tokens that die early
 //
@@ -45,6 +56,7 @@
 // # Cost
 //
 // With a warm token the middleware adds three allocations to a request (the
-// user-bound client, the context value and the request copy) and no store
-// round trip when the token source's cache is on.
+// scs session read of the identity, the context that carries the user-bound
+// client, and the request copy) and no store round trip when the token
+// source's cache is on.
 package middleware

@@ -128,10 +128,33 @@ func (g *Guard) loginAgain(w http.ResponseWriter, r *http.Request, err error) {
 	g.unauthorized.ServeHTTP(w, r)
 }
 
-// wantsHTML reports whether r is a page load that a redirect can answer.
-func wantsHTML(r *http.Request) bool {
-	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
-		strings.Contains(r.Header.Get("Accept"), "text/html")
+// wantsHTML reports whether r is a page load that a redirect can answer: a
+// GET or HEAD outside the API prefixes from a client that does not ask for
+// JSON. A browser's navigation (Accept with text/html) is one; so is a plain
+// HTTP client that accepts anything. A script's fetch (Sec-Fetch-Mode cors,
+// X-Requested-With) or a client that prefers JSON gets JSON.
+func (g *Guard) wantsHTML(r *http.Request) bool {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	for _, p := range g.apiPrefixes {
+		if strings.HasPrefix(r.URL.Path, p) {
+			return false
+		}
+	}
+	h := r.Header
+	accept := h.Get("Accept")
+	if strings.Contains(accept, "text/html") {
+		return true
+	}
+	if h.Get("X-Requested-With") != "" {
+		return false
+	}
+	switch h.Get("Sec-Fetch-Mode") {
+	case "cors", "no-cors", "same-origin", "websocket":
+		return false
+	}
+	return accept == "" || strings.Contains(accept, "*/*")
 }
 
 // loginURL returns LoginPath with return_to set to r's path and query, and
@@ -159,7 +182,7 @@ func (g *Guard) defaultUnauthorized(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept")
-	if wantsHTML(r) {
+	if g.wantsHTML(r) {
 		h.Set("Location", g.loginURL(r, nil))
 		w.WriteHeader(http.StatusFound)
 		return
@@ -171,7 +194,7 @@ func (g *Guard) defaultInsufficientScope(w http.ResponseWriter, r *http.Request,
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept")
-	if wantsHTML(r) {
+	if g.wantsHTML(r) {
 		if len(missing) == 0 {
 			writePlain(w, http.StatusForbidden, "TikTok did not grant a permission this page needs.")
 			return
@@ -205,7 +228,7 @@ func (g *Guard) defaultError(w http.ResponseWriter, r *http.Request, err error) 
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept")
-	if wantsHTML(r) {
+	if g.wantsHTML(r) {
 		writePlain(w, status, errorMessage(status))
 		return
 	}

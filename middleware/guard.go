@@ -17,6 +17,10 @@ import (
 // Config.LoginPath is empty.
 const DefaultLoginPath = "/auth/tiktok/login"
 
+// DefaultAPIPrefixes are the path prefixes treated as API routes when
+// Config.APIPrefixes is nil.
+var DefaultAPIPrefixes = []string{"/api/"}
+
 // Config configures a Guard. Tokens is required, and Sessions unless
 // Identity is set; everything else has a default.
 type Config struct {
@@ -37,15 +41,21 @@ type Config struct {
 	LoginPath string
 	// Scopes are needed by every request RequireTikTok guards. Default none.
 	Scopes []string
+	// APIPrefixes are path prefixes of API routes: a request under one of
+	// them never gets a redirect to login, only a JSON answer (401, 403,
+	// 503), whatever its Accept header says. Default DefaultAPIPrefixes
+	// ("/api/"); set an empty non-nil slice for none.
+	APIPrefixes []string
 	// Unauthorized answers requests without a usable login: no identity in
 	// the session, or a token that can no longer be refreshed (the identity
-	// is then cleared first). Default: an HTML GET or HEAD (Accept
-	// includes text/html) gets 302 to LoginPath?return_to=<path and
-	// query>; anything else gets 401 with {"error":"login_required"}.
+	// is then cleared first). Default: a page load (a GET or HEAD outside
+	// APIPrefixes that does not ask for JSON: see the package
+	// documentation) gets 302 to LoginPath?return_to=<path and query>;
+	// anything else gets 401 with {"error":"login_required"}.
 	Unauthorized http.Handler
 	// InsufficientScope answers a logged-in request whose token lacks some
 	// required scopes (missing lists them; it may be empty when TikTok
-	// refused a scope without naming it). Default: an HTML GET or HEAD gets
+	// refused a scope without naming it). Default: a page load gets
 	// 302 to a step-up login (LoginPath?return_to=...&scope=a,b; allow the
 	// scopes in the login handler's StepUpScopes); anything else gets 403
 	// with {"error":"insufficient_scope","missing_scopes":[...]}.
@@ -71,6 +81,7 @@ type Guard struct {
 	identity          tokenstore.Identity
 	loginPath         string
 	loginSep          byte
+	apiPrefixes       []string
 	scopes            []string
 	unauthorized      http.Handler
 	insufficientScope func(w http.ResponseWriter, r *http.Request, missing []string)
@@ -93,6 +104,7 @@ func New(cfg Config) (*Guard, error) {
 		identity:          cfg.Identity,
 		loginPath:         cfg.LoginPath,
 		scopes:            slices.Clone(cfg.Scopes),
+		apiPrefixes:       slices.Clone(cfg.APIPrefixes),
 		unauthorized:      cfg.Unauthorized,
 		insufficientScope: cfg.InsufficientScope,
 		errorHandler:      cfg.ErrorHandler,
@@ -106,6 +118,14 @@ func New(cfg Config) (*Guard, error) {
 	}
 	if g.loginPath == "" {
 		g.loginPath = DefaultLoginPath
+	}
+	if cfg.APIPrefixes == nil {
+		g.apiPrefixes = slices.Clone(DefaultAPIPrefixes)
+	}
+	for _, p := range g.apiPrefixes {
+		if !strings.HasPrefix(p, "/") {
+			return nil, errors.New("middleware: Config.APIPrefixes must be paths starting with '/'")
+		}
 	}
 	if strings.ContainsAny(g.loginPath, "#\\\r\n\t ") {
 		return nil, errors.New("middleware: Config.LoginPath must be a plain path or URL")

@@ -152,6 +152,7 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		opt.mount(e, mux)
 	} else {
 		mux.Handle("/page", e.guard.RequireTikTok(http.HandlerFunc(whoAmI)))
+		mux.Handle("/api/page", e.guard.RequireTikTok(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /videos", e.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /optional", e.guard.OptionalTikTok(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /info", e.guard.RequireTikTokFunc(userInfo))

@@ -38,7 +38,8 @@ func TestUnauthorized(t *testing.T) {
 		{"behind StripPrefix", http.MethodGet, "/app/page", acceptHTML, http.StatusFound,
 			"/auth/tiktok/login?return_to=%2Fapp%2Fpage"},
 		{"JSON GET", http.MethodGet, "/page", acceptJSON, http.StatusUnauthorized, ""},
-		{"no Accept", http.MethodGet, "/page", "", http.StatusUnauthorized, ""},
+		{"no Accept is a page load", http.MethodGet, "/page", "", http.StatusFound, "/auth/tiktok/login?return_to=%2Fpage"},
+		{"HTML GET under the API prefix", http.MethodGet, "/api/page", acceptHTML, http.StatusUnauthorized, ""},
 		{"HTML POST", http.MethodPost, "/page", acceptHTML, http.StatusUnauthorized, ""},
 		{"HTML DELETE", http.MethodDelete, "/page", acceptHTML, http.StatusUnauthorized, ""},
 	}

@@ -128,6 +128,15 @@ func TestNotLoggedIn(t *testing.T) {
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	assert.Equal(t, "login_required", body["error"])
 
+	// A plain HTTP client (curl sends */*) gets the same answers.
+	resp = ta.do(t, http.MethodGet, "/me", "*/*", nil)
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fme", resp.Header.Get("Location"))
+	resp = ta.do(t, http.MethodGet, "/api/me", "*/*", nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	resp = ta.do(t, http.MethodGet, "/api/me", htmlAccept, nil)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "an API route never redirects")
+
 	resp = ta.do(t, http.MethodGet, "/nowhere", htmlAccept, nil)
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 }
