@@ -85,13 +85,3 @@ func (c *tokenCache) drop(key string) {
 	delete(c.m, key)
 	c.mu.Unlock()
 }
-
-// len returns the number of entries, for tests.
-func (c *tokenCache) len() int {
-	if c == nil {
-		return 0
-	}
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.m)
-}

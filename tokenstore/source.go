@@ -140,19 +140,22 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("tokenstore: SourceConfig.Client is required")
 	}
+	if cfg.Margin < 0 || cfg.CacheTTL < 0 || cfg.LeaseTTL < 0 || cfg.Grace < 0 {
+		return nil, errors.New("tokenstore: SourceConfig durations must not be negative")
+	}
 	if cfg.Margin == 0 {
 		cfg.Margin = DefaultMargin
 	}
 	if cfg.CacheSize == 0 {
 		cfg.CacheSize = DefaultCacheSize
 	}
-	if cfg.CacheTTL <= 0 {
+	if cfg.CacheTTL == 0 {
 		cfg.CacheTTL = DefaultCacheTTL
 	}
-	if cfg.LeaseTTL <= 0 {
+	if cfg.LeaseTTL == 0 {
 		cfg.LeaseTTL = DefaultLeaseTTL
 	}
-	if cfg.Grace <= 0 {
+	if cfg.Grace == 0 {
 		cfg.Grace = DefaultGrace
 	}
 	if cfg.Logger == nil {

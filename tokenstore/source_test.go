@@ -606,6 +606,8 @@ func TestNewSourceValidates(t *testing.T) {
 	require.ErrorContains(t, err, "Store is required")
 	_, err = tokenstore.NewSource(tokenstore.SourceConfig{Store: tokenstore.NewMemory()})
 	require.ErrorContains(t, err, "Client is required")
+	_, err = tokenstore.NewSource(tokenstore.SourceConfig{Store: tokenstore.NewMemory(), Client: e.client, Margin: -time.Second})
+	require.ErrorContains(t, err, "must not be negative")
 }
 
 func TestSourceLogsNoSecrets(t *testing.T) {

@@ -302,21 +302,21 @@ func (s suite) concurrentOneKey(t *testing.T, st tokenstore.Store, ctx context.C
 				written[tok.AccessToken] = tok
 				mu.Unlock()
 				if err := st.Put(ctx, key, tok); err != nil {
-					errs <- fmt.Errorf("Put: %w", err)
+					errs <- fmt.Errorf("put: %w", err)
 					return
 				}
 				got, err := st.Get(ctx, key)
 				if err != nil {
-					errs <- fmt.Errorf("Get: %w", err)
+					errs <- fmt.Errorf("get: %w", err)
 					return
 				}
 				mu.Lock()
 				want := written[got.AccessToken]
 				mu.Unlock()
 				if want == nil {
-					errs <- fmt.Errorf("Get returned a token nobody wrote")
+					errs <- fmt.Errorf("get returned a token nobody wrote")
 				} else if d := Equal(want, got); d != "" {
-					errs <- fmt.Errorf("Get returned a mix of two tokens (-written +got):\n%s", d)
+					errs <- fmt.Errorf("get returned a mix of two tokens (-written +got):\n%s", d)
 				}
 			}
 		})
