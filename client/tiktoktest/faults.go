@@ -1,6 +1,8 @@
 package tiktoktest
 
 import (
+	"bytes"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -110,14 +112,33 @@ func (s *Server) takeFaultLocked(e Endpoint) *Fault {
 	return &c
 }
 
+// maxBufferedBody is the largest request body read ahead of an injected
+// delay.
+const maxBufferedBody = 1 << 20
+
 // applyFault answers with f. It returns false when the normal handler must
 // still answer (a delay-only fault).
 func (s *Server) applyFault(rec *recorder, r *http.Request, e Endpoint, f *Fault) bool {
 	if f.Delay > 0 {
+		// Read a small body first: only then does the server watch the
+		// connection, so a client that gives up ends the wait (the request
+		// context is cancelled) instead of holding the handler.
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength >= 0 && r.ContentLength <= maxBufferedBody {
+			b, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedBody+1))
+			if err != nil {
+				rec.dropped = true
+				return true
+			}
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
 		t := time.NewTimer(f.Delay)
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
+			t.Stop()
+			rec.dropped = true
+			return true
+		case <-s.closing:
 			t.Stop()
 			rec.dropped = true
 			return true

@@ -207,6 +207,9 @@ type Server struct {
 	reuse     int
 
 	media mediaState // video, posting and upload endpoints (post.go)
+
+	closing   chan struct{} // closed by Close: ends injected delays at once
+	closeOnce sync.Once
 }
 
 // NewServer starts an emulator on a loopback port, like httptest.NewServer.
@@ -234,6 +237,7 @@ func NewHandler(cfg Config) *Server {
 	}
 	cfg = cfg.withDefaults()
 	s := &Server{
+		closing:  make(chan struct{}),
 		cfg:      cfg,
 		clock:    cfg.Clock,
 		users:    cfg.Users,
@@ -289,6 +293,7 @@ func (s *Server) Client() *http.Client {
 // Close stops the listener started by NewServer, Start or StartTLS and
 // blocks until its requests are done. It is a no-op for NewHandler.
 func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
 	if s.ts != nil {
 		s.ts.Close()
 	}
