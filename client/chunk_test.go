@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -35,9 +36,20 @@ func TestPlanChunks(t *testing.T) {
 		{name: "chunk at least size goes whole up to 64 MB", size: 64 * MB, chunk: 64 * MB,
 			want: client.ChunkPlan{VideoSize: 64 * MB, ChunkSize: 64 * MB, TotalChunkCount: 1}, wantLast: 64 * MB},
 		{name: "default chunk for a large file", size: 300 * MB, chunk: 0,
-			want: client.ChunkPlan{VideoSize: 300 * MB, ChunkSize: 10 * MB, TotalChunkCount: 30}, wantLast: 10 * MB},
-		{name: "default chunk grows to stay within 1000 chunks", size: 20_000_000_000, chunk: 0,
-			want: client.ChunkPlan{VideoSize: 20_000_000_000, ChunkSize: 20 * MB, TotalChunkCount: 1000}, wantLast: 20 * MB},
+			want: client.ChunkPlan{VideoSize: 300 * MB, ChunkSize: 64 * MB, TotalChunkCount: 4}, wantLast: 108 * MB},
+		{name: "default chunk for a file between 64 and 128 MB: two halves", size: 120 * MB, chunk: 0,
+			want: client.ChunkPlan{VideoSize: 120 * MB, ChunkSize: 60 * MB, TotalChunkCount: 2}, wantLast: 60 * MB},
+		{name: "just above 64 MB", size: 64*MB + 1, chunk: 0,
+			want: client.ChunkPlan{VideoSize: 64*MB + 1, ChunkSize: 32 * MB, TotalChunkCount: 2}, wantLast: 32*MB + 1},
+		{name: "just under 128 MB", size: 128*MB - 1, chunk: 0,
+			want: client.ChunkPlan{VideoSize: 128*MB - 1, ChunkSize: 64*MB - 1, TotalChunkCount: 2}, wantLast: 64 * MB},
+		{name: "128 MB", size: 128 * MB, chunk: 0,
+			want: client.ChunkPlan{VideoSize: 128 * MB, ChunkSize: 64 * MB, TotalChunkCount: 2}, wantLast: 64 * MB},
+		{name: "default chunk for 1 GiB", size: 1 << 30, chunk: 0,
+			want: client.ChunkPlan{VideoSize: 1 << 30, ChunkSize: 64 * MB, TotalChunkCount: 16}, wantLast: 1<<30 - 15*64*MB},
+		{name: "largest file the default chunk allows", size: 1001*64*MB - 1, chunk: 0,
+			want: client.ChunkPlan{VideoSize: 1001*64*MB - 1, ChunkSize: 64 * MB, TotalChunkCount: 1000}, wantLast: 128*MB - 1},
+		{name: "too large for 1000 chunks", size: 1001 * 64 * MB, chunk: 0, wantErr: "more than 1000"},
 		{name: "smallest chunk", size: 11 * MiB, chunk: 5 * MiB,
 			want: client.ChunkPlan{VideoSize: 11 * MiB, ChunkSize: 5 * MiB, TotalChunkCount: 2}, wantLast: 6 * MiB},
 		{name: "largest chunk with the largest remainder", size: 128*MB - 1, chunk: 64 * MB,
@@ -113,4 +125,23 @@ func TestChunkPlanValidate(t *testing.T) {
 		})
 	}
 	assert.Panics(t, func() { client.ChunkPlan{VideoSize: 1, ChunkSize: 1, TotalChunkCount: 1}.Chunk(1) })
+}
+
+func ExamplePlanChunks() {
+	// TikTok's worked example: 50,000,123 bytes in chunks of 10,000,000.
+	plan, err := client.PlanChunks(50_000_123, 10_000_000)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(plan.TotalChunkCount, "chunks")
+	first, n := plan.Chunk(plan.TotalChunkCount - 1)
+	fmt.Printf("last chunk: bytes %d-%d (%d bytes)\n", first, first+n-1, n)
+
+	// A small file goes up whole, whatever the chunk size asked for.
+	small, _ := client.PlanChunks(3_000_000, 10_000_000)
+	fmt.Printf("%+v\n", small)
+	// Output:
+	// 5 chunks
+	// last chunk: bytes 40000000-50000122 (10000123 bytes)
+	// {VideoSize:3000000 ChunkSize:3000000 TotalChunkCount:1}
 }

@@ -418,3 +418,48 @@ func TestUploadProgressReadings(t *testing.T) {
 		assert.Equal(t, http.StatusTemporaryRedirect, ue.StatusCode)
 	})
 }
+
+// ExampleClient_Upload posts a video file: init with a chunk plan, upload
+// the chunks, wait for TikTok to publish it.
+func ExampleClient_Upload() {
+	emu := tiktoktest.NewServer(tiktoktest.Config{})
+	defer emu.Close()
+	emu.SetMediaConfig(tiktoktest.MediaConfig{ProcessingPolls: -1}) // published as soon as it is uploaded
+	c, _ := client.New(client.Config{ClientKey: emu.ClientKey(), ClientSecret: emu.ClientSecret(), APIURL: emu.APIURL()})
+	tr, _ := emu.IssueToken(tiktoktest.DefaultUsers()[0].OpenID, client.ScopeVideoPublish)
+	uc := c.WithToken(&client.Token{AccessToken: tr.AccessToken, Scopes: client.ParseScopes(tr.Scope)})
+	ctx := context.Background()
+
+	// The video: any io.ReaderAt of known size, such as an *os.File.
+	video := strings.NewReader(strings.Repeat("video bytes ", 1_000_000))
+	size := video.Size()
+
+	// 0 would pick the default chunk size (this file would then go whole).
+	plan, err := client.PlanChunks(size, client.MinChunkSize)
+	if err != nil {
+		panic(err)
+	}
+	res, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{
+		PostInfo:     client.VideoPostInfo{Title: "Hello from Go #golang", PrivacyLevel: client.PrivacySelfOnly},
+		Source:       client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+		FetchCreator: true, // check the privacy level against the creator's options first
+	})
+	if err != nil {
+		panic(err)
+	}
+	err = c.Upload(ctx, res.UploadURL, video, size, plan, client.UploadOptions{
+		Progress: func(sent, total int64) { fmt.Printf("%d of %d bytes\n", sent, total) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	st, err := uc.WaitForPublish(ctx, res.PublishID, client.WaitOptions{})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(st.Status)
+	// Output:
+	// 5242880 of 12000000 bytes
+	// 12000000 of 12000000 bytes
+	// PUBLISH_COMPLETE
+}

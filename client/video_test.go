@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -331,4 +332,31 @@ func TestVideoFromEmulatorMatches(t *testing.T) {
 			ShareCount: w.ShareCount, ViewCount: w.ViewCount}
 		assert.Empty(t, cmp.Diff(exp, v, cmpopts.IgnoreFields(client.Video{}, "Raw")))
 	}
+}
+
+func ExampleUserClient_Videos() {
+	emu := tiktoktest.NewServer(tiktoktest.Config{})
+	defer emu.Close()
+	c, _ := client.New(client.Config{ClientKey: emu.ClientKey(), ClientSecret: emu.ClientSecret(), APIURL: emu.APIURL()})
+	tr, _ := emu.IssueToken(tiktoktest.DefaultUsers()[1].OpenID, client.ScopeVideoList)
+	uc := c.WithToken(&client.Token{AccessToken: tr.AccessToken, Scopes: client.ParseScopes(tr.Scope)})
+
+	// Every public video, newest first; the iterator fetches the pages.
+	n := 0
+	for v, err := range uc.Videos(context.Background(), client.VideoListOptions{
+		Fields: []client.VideoField{client.VideoFieldID, client.VideoFieldTitle},
+	}) {
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		if n == 0 {
+			fmt.Println("newest:", v.Title)
+		}
+		n++
+	}
+	fmt.Println(n, "videos")
+	// Output:
+	// newest: One-pan pasta in ten minutes
+	// 4 videos
 }
