@@ -32,10 +32,9 @@ const (
 	shortTimeout = 250 * time.Millisecond
 	retryAfter   = 2 * time.Second
 	redirectURL  = "http://127.0.0.1/auth/tiktok/callback"
-	// faultDelay is well beyond shortTimeout. It is kept short because the
-	// emulator notices that a client left only on GET requests: on POST
-	// (token, revoke, creator info) it waits out the whole delay.
-	faultDelay    = 4 * shortTimeout
+	// faultDelay is far beyond shortTimeout; the emulator stops waiting
+	// when the client leaves.
+	faultDelay    = time.Minute
 	refreshMargin = 5 * time.Minute
 )
 
@@ -247,10 +246,19 @@ func describe(err error) string {
 		oe *client.OAuthError
 		ae *client.APIError
 		re *client.ResponseError
+		ue *client.UploadError
 		ne net.Error
 		b  strings.Builder
 	)
+	if errors.As(err, &ue) {
+		if ue.StatusCode != 0 {
+			fmt.Fprintf(&b, "`*client.UploadError` HTTP %d", ue.StatusCode)
+		} else {
+			b.WriteString("`*client.UploadError` wrapping ")
+		}
+	}
 	switch {
+	case ue != nil && ue.StatusCode != 0:
 	case errors.As(err, &oe):
 		fmt.Fprintf(&b, "`*client.OAuthError` %s, HTTP %d", oe.Code, oe.StatusCode)
 		writeRetryAfter(&b, oe.RetryAfter)
@@ -276,6 +284,8 @@ func describe(err error) string {
 		b.WriteString("connection reset (`syscall.ECONNRESET`)")
 	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		b.WriteString("connection closed before an answer (`io.EOF`)")
+	case errors.Is(err, context.DeadlineExceeded):
+		b.WriteString("`context.DeadlineExceeded` (the caller's deadline)")
 	}
 	for _, s := range sentinels {
 		if errors.Is(err, s.err) {

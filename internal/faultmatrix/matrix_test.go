@@ -1,6 +1,7 @@
 package faultmatrix_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,8 +26,9 @@ import (
 type shape int
 
 const (
-	oauthShape shape = iota // flat {error, error_description, log_id}
-	apiShape                // {data, error:{code, message, log_id}}
+	oauthShape  shape = iota // flat {error, error_description, log_id}
+	apiShape                 // {data, error:{code, message, log_id}}
+	uploadShape              // the upload host: statuses and Content-Range, no JSON
 )
 
 // target is a TikTok endpoint as the kit calls it.
@@ -39,10 +41,15 @@ type target struct {
 	// through the token source); the case then checks the token survives
 	// and what a guarded request answers.
 	stored bool
+	// repeatable: the client may repeat the call (retries, and a forced
+	// refresh after access_token_invalid). Post inits and cancel are not.
+	repeatable bool
 	// call makes the call the way the kit does.
 	call func(ctx context.Context, c *cell) error
 	// handler is the guarded handler of a stored target.
 	handler func(c *cell) http.Handler
+	// needsPost: the case starts with a direct post waiting for its upload.
+	needsPost bool
 }
 
 // cell is one case: a fresh emulator, client, store and token source.
@@ -54,16 +61,29 @@ type cell struct {
 	src    *tokenstore.Source
 	guard  *middleware.Guard
 	key    string
-	tok    *client.Token // the token stored before the fault
-	code   string        // an unused authorization code
+	tok    *client.Token    // the token stored before the fault
+	code   string           // an unused authorization code
+	post   *client.PostInit // a direct post waiting for its upload
 }
 
-var scopes = []string{client.ScopeUserInfoBasic, client.ScopeVideoPublish, client.ScopeVideoList}
+// video is the file the upload target sends, in one chunk.
+var video = bytes.Repeat([]byte("tiktokkit"), 1000)
+
+func videoSource() client.VideoSource {
+	plan, err := client.PlanChunks(int64(len(video)), 0)
+	if err != nil {
+		panic(err)
+	}
+	return client.VideoSource{Source: client.SourceFileUpload, Plan: plan}
+}
+
+var scopes = []string{client.ScopeUserInfoBasic, client.ScopeVideoPublish, client.ScopeVideoUpload, client.ScopeVideoList}
 
 func newCell(t *testing.T, tg target, timeout time.Duration) *cell {
 	t.Helper()
 	emu := tiktoktest.NewServer(tiktoktest.Config{})
 	t.Cleanup(emu.Close)
+	emu.SetMediaConfig(tiktoktest.MediaConfig{VerifiedDomains: []string{"media.example"}})
 	ctr := newCounter()
 	c := &cell{emu: emu, ctr: ctr, client: newClient(t, emu, ctr, timeout), store: tokenstore.NewMemory()}
 	c.src = newSource(t, c.store, c.client)
@@ -78,6 +98,14 @@ func newCell(t *testing.T, tg target, timeout time.Duration) *cell {
 	code, err := emu.Code(user, redirectURL, scopes, "")
 	require.NoError(t, err)
 	c.code = code
+	if tg.needsPost {
+		u, err := c.user(t.Context())
+		require.NoError(t, err)
+		c.post, err = u.DirectPostVideo(t.Context(), client.DirectPostRequest{
+			PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly}, Source: videoSource()})
+		require.NoError(t, err)
+		ctr.take(client.PathVideoInit)
+	}
 	return c
 }
 
@@ -91,19 +119,19 @@ func (c *cell) user(ctx context.Context) (*client.UserClient, error) {
 }
 
 // apiTarget builds the target of a user API call.
-func apiTarget(name string, ep tiktoktest.Endpoint, path string, do func(context.Context, *client.UserClient) error) target {
+func apiTarget(name string, ep tiktoktest.Endpoint, path string, repeatable bool, do func(context.Context, *cell, *client.UserClient) error) target {
 	return target{
-		name: name, ep: ep, path: path, shape: apiShape, stored: true,
+		name: name, ep: ep, path: path, shape: apiShape, stored: true, repeatable: repeatable,
 		call: func(ctx context.Context, c *cell) error {
 			u, err := c.user(ctx)
 			if err != nil {
 				return err
 			}
-			return do(ctx, u)
+			return do(ctx, c, u)
 		},
 		handler: func(c *cell) http.Handler {
 			return c.guard.RequireTikTokFunc(func(w http.ResponseWriter, r *http.Request, u *client.UserClient) error {
-				if err := do(r.Context(), u); err != nil {
+				if err := do(r.Context(), c, u); err != nil {
 					return err
 				}
 				w.WriteHeader(http.StatusOK)
@@ -112,6 +140,8 @@ func apiTarget(name string, ep tiktoktest.Endpoint, path string, do func(context
 		},
 	}
 }
+
+func publishID(c *cell) string { return c.post.PublishID }
 
 var targets = []target{
 	{
@@ -122,7 +152,7 @@ var targets = []target{
 		},
 	},
 	{
-		name: "refresh (through the token source)", ep: tiktoktest.EndpointToken, path: client.PathToken, shape: oauthShape, stored: true,
+		name: "refresh (through the token source)", ep: tiktoktest.EndpointToken, path: client.PathToken, shape: oauthShape, stored: true, repeatable: true,
 		call: func(ctx context.Context, c *cell) error {
 			_, err := c.src.Token(ctx, c.key)
 			return err
@@ -144,14 +174,55 @@ var targets = []target{
 			return err
 		},
 	},
-	apiTarget("user info", tiktoktest.EndpointUserInfo, client.PathUserInfo, func(ctx context.Context, u *client.UserClient) error {
+	apiTarget("user info", tiktoktest.EndpointUserInfo, client.PathUserInfo, true, func(ctx context.Context, _ *cell, u *client.UserClient) error {
 		_, err := u.UserInfo(ctx, client.FieldOpenID, client.FieldDisplayName)
 		return err
 	}),
-	apiTarget("creator info", tiktoktest.EndpointCreatorInfo, client.PathCreatorInfo, func(ctx context.Context, u *client.UserClient) error {
+	apiTarget("creator info", tiktoktest.EndpointCreatorInfo, client.PathCreatorInfo, true, func(ctx context.Context, _ *cell, u *client.UserClient) error {
 		_, err := u.CreatorInfo(ctx)
 		return err
 	}),
+	apiTarget("video list", tiktoktest.EndpointVideoList, client.PathVideoList, true, func(ctx context.Context, _ *cell, u *client.UserClient) error {
+		_, err := u.VideoList(ctx, client.VideoListOptions{MaxCount: 5})
+		return err
+	}),
+	apiTarget("video query", tiktoktest.EndpointVideoQuery, client.PathVideoQuery, true, func(ctx context.Context, _ *cell, u *client.UserClient) error {
+		_, err := u.QueryVideos(ctx, []string{"7300000000000000001"})
+		return err
+	}),
+	apiTarget("direct post init (file upload)", tiktoktest.EndpointVideoInit, client.PathVideoInit, false, func(ctx context.Context, _ *cell, u *client.UserClient) error {
+		_, err := u.DirectPostVideo(ctx, client.DirectPostRequest{
+			PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly}, Source: videoSource()})
+		return err
+	}),
+	apiTarget("inbox upload init", tiktoktest.EndpointInboxInit, client.PathInboxInit, false, func(ctx context.Context, _ *cell, u *client.UserClient) error {
+		_, err := u.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: videoSource()})
+		return err
+	}),
+	apiTarget("photo post init", tiktoktest.EndpointContentInit, client.PathContentInit, false, func(ctx context.Context, _ *cell, u *client.UserClient) error {
+		_, err := u.PostPhotos(ctx, client.PhotoPostRequest{Mode: client.PostModeDirect,
+			PostInfo: client.PhotoPostInfo{PrivacyLevel: client.PrivacySelfOnly}, Images: []string{"https://media.example/a.jpg"}})
+		return err
+	}),
+	withPost(apiTarget("publish status", tiktoktest.EndpointPublishStatus, client.PathPublishStatus, true, func(ctx context.Context, c *cell, u *client.UserClient) error {
+		_, err := u.PublishStatus(ctx, publishID(c))
+		return err
+	})),
+	withPost(apiTarget("publish cancel", tiktoktest.EndpointPublishCancel, client.PathPublishCancel, false, func(ctx context.Context, c *cell, u *client.UserClient) error {
+		return u.CancelPublish(ctx, publishID(c))
+	})),
+	{
+		name: "video upload (one chunk)", ep: tiktoktest.EndpointUpload, path: "/upload/", shape: uploadShape, needsPost: true,
+		call: func(ctx context.Context, c *cell) error {
+			src := videoSource()
+			return c.client.Upload(ctx, c.post.UploadURL, bytes.NewReader(video), int64(len(video)), src.Plan, client.UploadOptions{})
+		},
+	},
+}
+
+func withPost(tg target) target {
+	tg.needsPost = true
+	return tg
 }
 
 // fault is one row group of the matrix.
@@ -180,20 +251,48 @@ func faultFor(f tiktoktest.Fault) func(*testing.T, *cell, target) {
 	return func(_ *testing.T, c *cell, tg target) { c.emu.InjectFault(tg.ep, f) }
 }
 
-// structured asserts that err carries TikTok's error shape of the target
-// with the HTTP status, and returns its RetryAfter.
-func structured(t *testing.T, tg target, err error, status int) time.Duration {
+// structured asserts that err carries the target's error shape with the
+// HTTP status, and returns its RetryAfter (the upload host's errors carry
+// none: ok is false).
+func structured(t *testing.T, tg target, err error, status int) (retry time.Duration, ok bool) {
 	t.Helper()
-	if tg.shape == oauthShape {
+	switch tg.shape {
+	case oauthShape:
 		var oe *client.OAuthError
 		require.ErrorAs(t, err, &oe)
 		assert.Equal(t, status, oe.StatusCode)
-		return oe.RetryAfter
+		return oe.RetryAfter, true
+	case apiShape:
+		var ae *client.APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, status, ae.StatusCode)
+		return ae.RetryAfter, true
 	}
-	var ae *client.APIError
-	require.ErrorAs(t, err, &ae)
-	assert.Equal(t, status, ae.StatusCode)
-	return ae.RetryAfter
+	uploadError(t, err, status)
+	return 0, false
+}
+
+func uploadError(t *testing.T, err error, status int) {
+	t.Helper()
+	var ue *client.UploadError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, status, ue.StatusCode)
+}
+
+// unreadable asserts the error of an answer the client cannot use: a
+// *client.ResponseError from the API hosts, an *client.UploadError from the
+// upload host (which expects no body at all).
+func unreadable(t *testing.T, tg target, err error, status int) *client.ResponseError {
+	t.Helper()
+	if tg.shape == uploadShape {
+		uploadError(t, err, status)
+		return nil
+	}
+	var re *client.ResponseError
+	require.ErrorAs(t, err, &re)
+	assert.Equal(t, status, re.StatusCode)
+	assert.LessOrEqual(t, len(re.Snippet), 256)
+	return re
 }
 
 // notStructured asserts that err is a network failure, not an answer.
@@ -210,18 +309,16 @@ func notStructured(t *testing.T, err error) {
 	assert.True(t, client.IsTemporary(err), "a network failure must be temporary: %v", err)
 }
 
-func responseError(t *testing.T, err error, status int) *client.ResponseError {
-	t.Helper()
-	var re *client.ResponseError
-	require.ErrorAs(t, err, &re)
-	assert.Equal(t, status, re.StatusCode)
-	assert.LessOrEqual(t, len(re.Snippet), 256)
-	return re
-}
-
 // oversized is valid JSON larger than maxBodyBytes.
 var oversized = `{"data":{},"error":{"code":"ok","message":"","log_id":"x"},"padding":"` +
 	strings.Repeat("x", 2*maxBodyBytes) + `"}`
+
+// dropsAtCall: the call itself deletes the token on invalid_grant (the
+// refresh, and API calls that force a refresh). A call that is not
+// repeatable leaves that to the guard's HandleError.
+func dropsAtCall(tg target) bool {
+	return tg.stored && (tg.path == client.PathToken || tg.repeatable)
+}
 
 var faults = []fault{
 	{
@@ -237,7 +334,9 @@ var faults = []fault{
 		name:   "503 with Retry-After: 2",
 		inject: faultFor(tiktoktest.Fault{Status: http.StatusServiceUnavailable, RetryAfter: retryAfter}),
 		check: func(t *testing.T, tg target, err error) {
-			assert.Equal(t, retryAfter, structured(t, tg, err, http.StatusServiceUnavailable))
+			if ra, ok := structured(t, tg, err, http.StatusServiceUnavailable); ok {
+				assert.Equal(t, retryAfter, ra)
+			}
 			assert.ErrorIs(t, err, client.ErrServer)
 			assert.True(t, client.IsTemporary(err))
 		},
@@ -246,16 +345,24 @@ var faults = []fault{
 		name:   "429 with Retry-After: 2",
 		inject: faultFor(tiktoktest.Fault{Status: http.StatusTooManyRequests, RetryAfter: retryAfter}),
 		check: func(t *testing.T, tg target, err error) {
-			assert.Equal(t, retryAfter, structured(t, tg, err, http.StatusTooManyRequests))
+			if ra, ok := structured(t, tg, err, http.StatusTooManyRequests); ok {
+				assert.Equal(t, retryAfter, ra)
+			}
 			assert.ErrorIs(t, err, client.ErrRateLimited)
 			assert.True(t, client.IsTemporary(err))
 		},
 	},
 	{
-		name:    fmt.Sprintf("timeout (no answer within the client's %s)", shortTimeout),
+		name:    fmt.Sprintf("timeout (no answer within %s)", shortTimeout),
 		timeout: shortTimeout,
 		inject:  faultFor(tiktoktest.Fault{Delay: faultDelay}),
 		check: func(t *testing.T, tg target, err error) {
+			if tg.shape == uploadShape {
+				// Uploads have no overall HTTP timeout (a chunk may take
+				// minutes): the caller's context sets the deadline.
+				assert.ErrorIs(t, err, context.DeadlineExceeded)
+				return
+			}
 			notStructured(t, err)
 			var ne net.Error
 			require.ErrorAs(t, err, &ne)
@@ -273,7 +380,7 @@ var faults = []fault{
 		name:   "malformed JSON (truncated, HTTP 200)",
 		inject: faultFor(tiktoktest.Fault{Body: `{"data":{"user":{"open_id":"`, ContentType: "application/json"}),
 		check: func(t *testing.T, tg target, err error) {
-			responseError(t, err, http.StatusOK)
+			unreadable(t, tg, err, http.StatusOK)
 			assert.False(t, client.IsTemporary(err))
 		},
 	},
@@ -288,15 +395,19 @@ var faults = []fault{
 		},
 		check: func(t *testing.T, tg target, err error) {
 			structured(t, tg, err, http.StatusOK)
-			assert.ErrorIs(t, err, client.ErrServer)
+			if tg.shape != uploadShape {
+				assert.ErrorIs(t, err, client.ErrServer)
+			}
 		},
 	},
 	{
 		name:   fmt.Sprintf("body over MaxBodyBytes (%d KiB)", maxBodyBytes>>10),
 		inject: faultFor(tiktoktest.Fault{Body: oversized, ContentType: "application/json"}),
 		check: func(t *testing.T, tg target, err error) {
-			responseError(t, err, http.StatusOK)
-			assert.ErrorIs(t, err, client.ErrBodyTooLarge)
+			unreadable(t, tg, err, http.StatusOK)
+			if tg.shape != uploadShape {
+				assert.ErrorIs(t, err, client.ErrBodyTooLarge)
+			}
 		},
 	},
 	{
@@ -304,8 +415,9 @@ var faults = []fault{
 		inject: faultFor(tiktoktest.Fault{Status: http.StatusBadGateway, ContentType: "text/html; charset=utf-8",
 			Body: seed.String("raw_body__html_internal_server_error__500.txt")}),
 		check: func(t *testing.T, tg target, err error) {
-			re := responseError(t, err, http.StatusBadGateway)
-			assert.Contains(t, re.ContentType, "text/html")
+			if re := unreadable(t, tg, err, http.StatusBadGateway); re != nil {
+				assert.Contains(t, re.ContentType, "text/html")
+			}
 			assert.ErrorIs(t, err, client.ErrServer)
 			assert.True(t, client.IsTemporary(err))
 		},
@@ -321,16 +433,23 @@ var faults = []fault{
 		lost: true,
 	},
 	{
-		name:     "access_token_invalid before expiry (token killed at TikTok)",
-		applies:  func(tg target) bool { return tg.shape == apiShape },
-		inject:   func(_ *testing.T, c *cell, _ target) { c.emu.KillAccessTokens() },
-		check:    func(t *testing.T, _ target, err error) { require.NoError(t, err) },
+		name:    "access_token_invalid before expiry (token killed at TikTok)",
+		applies: func(tg target) bool { return tg.shape == apiShape },
+		inject:  func(_ *testing.T, c *cell, _ target) { c.emu.KillAccessTokens() },
+		check: func(t *testing.T, tg target, err error) {
+			if tg.repeatable {
+				require.NoError(t, err)
+				return
+			}
+			structured(t, tg, err, http.StatusUnauthorized)
+			assert.ErrorIs(t, err, client.ErrAccessTokenInvalid)
+		},
 		recovers: true,
 	},
 	{
 		name: "invalid_grant (grant revoked at TikTok; code already used)",
 		applies: func(tg target) bool {
-			return tg.path != client.PathToken || tg.stored || tg.name == "token exchange"
+			return tg.shape == apiShape || tg.stored || tg.name == "token exchange" || tg.name == "revoke"
 		},
 		inject: func(t *testing.T, c *cell, tg target) {
 			if tg.name == "token exchange" {
@@ -343,12 +462,17 @@ var faults = []fault{
 			c.emu.RevokeAllGrants()
 		},
 		check: func(t *testing.T, tg target, err error) {
-			assert.ErrorIs(t, err, client.ErrInvalidGrant)
-			if tg.stored {
+			switch {
+			case dropsAtCall(tg):
+				assert.ErrorIs(t, err, client.ErrInvalidGrant)
 				assert.ErrorIs(t, err, tokenstore.ErrLoginRequired)
-				return
+			case tg.stored:
+				structured(t, tg, err, http.StatusUnauthorized)
+				assert.ErrorIs(t, err, client.ErrAccessTokenInvalid)
+			default:
+				structured(t, tg, err, http.StatusBadRequest)
+				assert.ErrorIs(t, err, client.ErrInvalidGrant)
 			}
-			structured(t, tg, err, http.StatusBadRequest)
 		},
 		drops: true,
 	},
@@ -362,7 +486,18 @@ func runEndpointCase(t *testing.T, f fault, tg target) row {
 	}
 	c := newCell(t, tg, timeout)
 	ctx := t.Context()
+	if tg.shape == uploadShape && f.timeout != 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.timeout)
+		defer cancel()
+	}
 	r := row{Fault: f.name, Target: tg.name, Token: "n/a", Guarded: "n/a"}
+	// What the fault must do to this target.
+	var (
+		dropNow   = f.drops && dropsAtCall(tg)       // the call deletes the token
+		dropLater = tg.stored && (f.drops || f.lost) // the guarded request ends the login
+		fixNow    = f.recovers && tg.repeatable      // the call succeeds after a refresh
+	)
 
 	f.inject(t, c, tg)
 	err := call(func() error { return tg.call(ctx, c) })
@@ -370,20 +505,20 @@ func runEndpointCase(t *testing.T, f fault, tg target) row {
 	f.check(t, tg, err)
 	r.Error = describe(err)
 	r.Requests = requests(c, tg)
-	if !f.recovers && !f.drops {
-		assert.Positive(t, c.emu.Calls(tg.ep), "the fault never reached the emulator")
-	}
+	assert.Positive(t, c.emu.Calls(tg.ep), "the call never reached the emulator")
 
 	if tg.stored {
-		r.Token = tokenState(t, c, f)
+		r.Token = tokenState(t, c, f, dropNow, fixNow)
 		if !f.lost {
 			f.inject(t, c, tg)
 		}
 		status := guarded(t, tg.handler(c), c.key)
 		switch {
-		case f.drops, f.lost:
+		case dropLater:
 			assert.Equal(t, http.StatusUnauthorized, status)
-		case f.recovers:
+			_, gerr := c.store.Get(ctx, c.key)
+			require.ErrorIs(t, gerr, tokenstore.ErrNotFound, "the login must end")
+		case fixNow:
 			assert.Equal(t, http.StatusOK, status)
 		default:
 			assert.Contains(t, []int{http.StatusBadGateway, http.StatusServiceUnavailable}, status)
@@ -396,9 +531,9 @@ func runEndpointCase(t *testing.T, f fault, tg target) row {
 	c.emu.ClearFaults()
 	c.ctr.take(client.PathToken)
 	c.ctr.take(tg.path)
-	next := call(func() error { return tg.call(ctx, c) })
+	next := call(func() error { return tg.call(t.Context(), c) })
 	switch {
-	case (f.drops || f.lost) && tg.stored:
+	case dropLater:
 		require.ErrorIs(t, next, tokenstore.ErrLoginRequired)
 		assert.Zero(t, c.ctr.take(client.PathToken)+c.ctr.take(tg.path), "a dropped login still called TikTok")
 		r.Next = "login required, TikTok not called"
@@ -431,13 +566,12 @@ func requests(c *cell, tg target) string {
 	return fmt.Sprint(n)
 }
 
-// tokenState checks that the stored token survived (or, for invalid_grant,
-// was deleted) and says so.
-func tokenState(t *testing.T, c *cell, f fault) string {
+// tokenState checks what the call left of the stored token and says it.
+func tokenState(t *testing.T, c *cell, f fault, dropNow, fixNow bool) string {
 	t.Helper()
 	got, err := c.store.Get(t.Context(), c.key)
 	switch {
-	case f.drops:
+	case dropNow:
 		require.ErrorIs(t, err, tokenstore.ErrNotFound, "invalid_grant must delete the token")
 		return "deleted"
 	case err != nil:
@@ -446,7 +580,7 @@ func tokenState(t *testing.T, c *cell, f fault) string {
 		require.Equal(t, c.tok.RefreshToken, got.RefreshToken)
 		return "kept, but dead at TikTok: the guarded request's refresh meets invalid_grant and deletes it"
 	case got.RefreshToken != c.tok.RefreshToken:
-		require.True(t, f.recovers, "the token changed although the call failed")
+		require.True(t, fixNow, "the token changed although the call failed")
 		return "kept (refreshed)"
 	}
 	return "kept"

@@ -120,7 +120,7 @@ behind ` + "`middleware.RequireTikTok`" + ` during the fault (the handler makes 
 same call). **Next call** is the same call once the fault is gone.
 
 `)
-	section := -1
+	section, fault := -1, ""
 	for _, r := range rows {
 		if r.section != section {
 			section = r.section
@@ -128,19 +128,34 @@ same call). **Next call** is the same call once the fault is gone.
 			case sectionEndpoints:
 				b.WriteString("## TikTok endpoints\n\n")
 				b.WriteString("The user API calls go through the token source like a guarded handler's calls; " +
-					"the refresh is asked for through `tokenstore.Source.Token` with an expired token in the store.\n\n")
+					"the refresh is asked for through `tokenstore.Source.Token` with an expired token in the store. " +
+					"Post inits and publish cancel are not repeatable: they are never retried or repeated after a forced " +
+					"refresh (a repeated init could post twice); the guard's `HandleError` refreshes the token for the " +
+					"next request instead. The upload host has its own retry loop (`UploadOptions.MaxChunkRetries`, " +
+					"default 3) and no overall HTTP timeout, so its timeout row uses the caller's context deadline.\n")
 			case sectionStore:
 				b.WriteString("\n## Token store\n\n")
 				b.WriteString("The SQL store (`tokenstore.SQL`) with a key ring under a token source. PostgreSQL is a " +
 					"throwaway server that the test stops (immediate shutdown, like a crash) and starts again, " +
 					"with the source's in-process cache on (the default). The damaged-row cases use SQLite with " +
 					"the cache off, so that every call reads the row, as a freshly started instance does.\n\n")
+				b.WriteString("| Fault | Store | Error | Requests | Stored token | Guarded request | Next call |\n")
+				b.WriteString("|---|---|---|---|---|---|---|\n")
 			}
-			b.WriteString("| Fault | Endpoint or store | Error | Requests | Stored token | Guarded request | Next call |\n")
-			b.WriteString("|---|---|---|---|---|---|---|\n")
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
-			esc(r.Fault), esc(r.Target), esc(r.Error), esc(r.Requests), esc(r.Token), esc(r.Guarded), esc(r.Next))
+		if section == sectionStore {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n",
+				esc(r.Fault), esc(r.Target), esc(r.Error), esc(r.Requests), esc(r.Token), esc(r.Guarded), esc(r.Next))
+			continue
+		}
+		if r.Fault != fault {
+			fault = r.Fault
+			fmt.Fprintf(&b, "\n### %s\n\n", fault)
+			b.WriteString("| Endpoint | Error | Requests | Stored token | Guarded request | Next call |\n")
+			b.WriteString("|---|---|---|---|---|---|\n")
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n",
+			esc(r.Target), esc(r.Error), esc(r.Requests), esc(r.Token), esc(r.Guarded), esc(r.Next))
 	}
 	b.WriteString(`
 ## Known limit
