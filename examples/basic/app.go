@@ -144,6 +144,9 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	mux.Handle("/auth/tiktok/disconnect", auth.Disconnect()) // answers 405 to anything but POST
 	mux.Handle("GET /me", a.guard.RequireTikTok(http.HandlerFunc(a.me)))
 	mux.Handle("GET /api/me", a.guard.RequireTikTok(http.HandlerFunc(a.apiMe)))
+	// A page that needs video.list: without it, the guard sends the user to
+	// a step-up login that asks TikTok for that scope.
+	mux.Handle("GET /videos", a.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(a.videos)))
 
 	// nosurf guards every POST. It checks Origin/Referer against the
 	// request's scheme, which it must be told: plain http on localhost, or
@@ -198,6 +201,7 @@ type mePage struct {
 	CreatorOK bool
 	CSRF      string
 	Expiry    time.Time
+	CanList   bool
 }
 
 // me is the guarded HTML page: profile, granted scopes, creator info when
@@ -209,7 +213,8 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := u.Token()
-	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry}
+	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry,
+		CanList: tok.HasScopes(client.ScopeVideoList)}
 	if tok.HasScopes(client.ScopeVideoPublish) {
 		ci, err := u.CreatorInfo(r.Context())
 		switch {
@@ -241,6 +246,34 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 		*client.UserInfo
 		Scopes []string `json:"scopes"`
 	}{info, u.Token().Scopes})
+}
+
+// maxListedVideos bounds the videos page: a few API pages at most.
+const maxListedVideos = 60
+
+type videosPage struct {
+	Videos []client.Video
+	More   bool
+}
+
+// videos lists the user's public videos, newest first, paging through
+// TikTok's video list with the client's iterator.
+func (a *app) videos(w http.ResponseWriter, r *http.Request) {
+	u, _ := client.FromContext(r.Context())
+	var p videosPage
+	for v, err := range u.Videos(r.Context(), client.VideoListOptions{}) {
+		if err != nil {
+			a.guard.HandleError(w, r, err)
+			return
+		}
+		if len(p.Videos) == maxListedVideos {
+			p.More = true
+			break
+		}
+		p.Videos = append(p.Videos, v)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.render(w, http.StatusOK, "videos.html", p)
 }
 
 type errorPage struct{ Title, Message string }

@@ -31,7 +31,7 @@ type testApp struct {
 	logs *bytes.Buffer
 }
 
-func newTestApp(t *testing.T) *testApp {
+func newTestApp(t *testing.T, scopes ...string) *testApp {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
@@ -40,6 +40,9 @@ func newTestApp(t *testing.T) *testApp {
 	s, err := settingsFromEnv(func(string) string { return "" })
 	require.NoError(t, err)
 	s.RedirectURI = base + "/auth/tiktok/callback"
+	if len(scopes) > 0 {
+		s.Scopes = scopes
+	}
 	a, err := newApp(s, logger, appOptions{AutoApprove: true})
 	require.NoError(t, err)
 	srv.Config.Handler = a
@@ -306,4 +309,46 @@ func TestRunRefusesBadEnvironment(t *testing.T) {
 		return map[string]string{"TIKTOK_CLIENT_KEY": "only-a-key"}[k]
 	}, io.Discard, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	require.ErrorContains(t, err, "TIKTOK_CLIENT_SECRET")
+}
+
+func TestVideosPage(t *testing.T) {
+	ta := newTestApp(t)
+	ta.login(t)
+	resp := ta.do(t, http.MethodGet, "/videos", htmlAccept, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	page := readBody(t, resp)
+	assert.Contains(t, page, `id="videos"`)
+	assert.GreaterOrEqual(t, strings.Count(page, `class="video"`), 1)
+	assert.GreaterOrEqual(t, ta.emu.Calls(tiktoktest.EndpointVideoList), 1)
+}
+
+func TestVideosPageAsksForTheScope(t *testing.T) {
+	// An app that asks for little at first.
+	ta := newTestApp(t, "user.info.basic", "user.info.profile")
+	ta.login(t)
+	assert.Contains(t, readBody(t, ta.do(t, http.MethodGet, "/me", htmlAccept, nil)), "TikTok will ask you for the video.list permission")
+
+	resp := ta.do(t, http.MethodGet, "/videos", htmlAccept, nil)
+	require.Equal(t, http.StatusFound, resp.StatusCode)
+	loc := resp.Header.Get("Location")
+	assert.Contains(t, loc, "/auth/tiktok/login?return_to=%2Fvideos")
+	assert.Contains(t, loc, "scope=video.list")
+
+	resp = ta.do(t, http.MethodGet, "/videos", "application/json", nil)
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode)
+
+	// The step-up login asks TikTok for the scope and lands on /videos.
+	next := loc
+	for i := 0; i < 5 && next != "/videos"; i++ {
+		resp = ta.do(t, http.MethodGet, next, htmlAccept, nil)
+		require.Contains(t, []int{http.StatusFound, http.StatusSeeOther}, resp.StatusCode, readBody(t, resp))
+		next = resp.Header.Get("Location")
+		if strings.HasPrefix(next, ta.emu.URL) {
+			assert.Contains(t, next, "video.list")
+		}
+	}
+	require.Equal(t, "/videos", next)
+	resp = ta.do(t, http.MethodGet, "/videos", htmlAccept, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, readBody(t, resp), `class="video"`)
 }
