@@ -383,8 +383,9 @@ func (u *UserClient) postJSON(ctx context.Context, op, path string, body any, ou
 	})
 }
 
-// decodePostInit checks that an init answer carries what the source needs.
-func postInit(ctx context.Context, u *UserClient, op, path string, body any, src Source) (*PostInit, error) {
+// postInit sends an init call and checks that the answer carries what the
+// source needs: a publish_id, and an upload_url for FILE_UPLOAD.
+func (u *UserClient) postInit(ctx context.Context, op, path string, body any, src Source) (*PostInit, error) {
 	out := new(PostInit)
 	if err := u.postJSON(ctx, op, path, body, out); err != nil {
 		return nil, err
@@ -433,7 +434,7 @@ func (u *UserClient) DirectPostVideo(ctx context.Context, req DirectPostRequest)
 		PostInfo   VideoPostInfo `json:"post_info"`
 		SourceInfo sourceInfo    `json:"source_info"`
 	}{req.PostInfo, src}
-	return postInit(ctx, u, op, PathVideoInit, body, req.Source.Source)
+	return u.postInit(ctx, op, PathVideoInit, body, req.Source.Source)
 }
 
 // UploadVideoToInbox sends a video to the user's inbox
@@ -454,7 +455,7 @@ func (u *UserClient) UploadVideoToInbox(ctx context.Context, req InboxUploadRequ
 	body := struct {
 		SourceInfo sourceInfo `json:"source_info"`
 	}{src}
-	return postInit(ctx, u, op, PathInboxInit, body, req.Source.Source)
+	return u.postInit(ctx, op, PathInboxInit, body, req.Source.Source)
 }
 
 // PostPhotos starts a photo post (POST /v2/post/publish/content/init/;
@@ -535,7 +536,7 @@ func (u *UserClient) PostPhotos(ctx context.Context, req PhotoPostRequest) (*Pos
 			SourceInfo photoSource `json:"source_info"`
 		}{"PHOTO", req.Mode, uploadInfo{info.Title, info.Description}, src}
 	}
-	return postInit(ctx, u, op, PathContentInit, body, SourcePullFromURL)
+	return u.postInit(ctx, op, PathContentInit, body, SourcePullFromURL)
 }
 
 // CancelPublish asks TikTok to stop a publish in progress

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -117,46 +116,86 @@ func (e *UploadError) Is(target error) bool {
 // exactly as given, query included; it is not an API call, so no bearer
 // token is sent. ctx cancels the upload at once. Errors are *UploadError
 // (ErrUploadExpired, ErrUploadNotFound, ErrServer, ...), ErrInvalidInput for
-// a bad argument, or ctx's error.
+// a bad argument, a read error of r (never retried; a file shorter than
+// size gives io.ErrUnexpectedEOF), or ctx's error.
 func (c *Client) Upload(ctx context.Context, uploadURL string, r io.ReaderAt, size int64, plan ChunkPlan, opts UploadOptions) error {
 	if r == nil {
 		return fmt.Errorf("%w: upload: nil reader", ErrInvalidInput)
 	}
-	return c.upload(ctx, uploadURL, size, plan, opts, func(first, n int64) (io.Reader, error) {
-		return io.NewSectionReader(r, first, n), nil
-	})
+	return c.upload(ctx, uploadURL, size, plan, opts, &sectionSource{r: r})
 }
 
 // UploadReader is Upload for an io.Reader of known size, such as a request
-// body being relayed. It holds one chunk in memory at a time (the largest
-// is the last one, up to 2*ChunkSize-1 bytes) so that a chunk can be sent
-// again. It reads r exactly once, in order: if the server reports a
-// position before the buffered chunk, the upload fails, since r cannot be
-// rewound; a reader shorter than size fails with io.ErrUnexpectedEOF.
+// body being relayed. It reads r once, in order, while sending, and keeps
+// what it read of the current chunk (at most one chunk: the largest is the
+// last one, up to 2*ChunkSize-1 bytes) so the chunk can be sent again. If
+// the server reports a position before the kept chunk, the upload fails,
+// since r cannot be rewound; a reader shorter than size fails with
+// io.ErrUnexpectedEOF.
 func (c *Client) UploadReader(ctx context.Context, uploadURL string, r io.Reader, size int64, plan ChunkPlan, opts UploadOptions) error {
 	if r == nil {
 		return fmt.Errorf("%w: upload: nil reader", ErrInvalidInput)
 	}
-	cb := &chunkBuffer{r: r}
-	return c.upload(ctx, uploadURL, size, plan, opts, func(first, n int64) (io.Reader, error) {
-		return cb.slice(plan, first, n)
-	})
+	return c.upload(ctx, uploadURL, size, plan, opts, &chunkBuffer{r: r, plan: plan})
 }
 
-// chunkBuffer holds the chunk of a plan that an io.Reader is at.
+// chunkSource hands the uploader the bytes of a chunk.
+type chunkSource interface {
+	// section returns a reader of bytes [first, first+n), which lie in
+	// one chunk of the plan.
+	section(first, n int64) (io.Reader, error)
+	// err returns the error the source itself met (not the network's),
+	// which ends the upload instead of being retried.
+	err() error
+}
+
+// sectionSource streams sections of an io.ReaderAt.
+type sectionSource struct {
+	r       io.ReaderAt
+	readErr error
+}
+
+func (s *sectionSource) section(first, n int64) (io.Reader, error) {
+	return &errTrap{r: io.NewSectionReader(s.r, first, n), n: n, dst: &s.readErr}, nil
+}
+
+func (s *sectionSource) err() error { return s.readErr }
+
+// errTrap passes reads through and records a read error, or an EOF before
+// n bytes, in dst.
+type errTrap struct {
+	r   io.Reader
+	n   int64
+	dst *error
+}
+
+func (t *errTrap) Read(p []byte) (int, error) {
+	k, err := t.r.Read(p)
+	t.n -= int64(k)
+	if err != nil && (err != io.EOF || t.n > 0) && *t.dst == nil {
+		*t.dst = fmt.Errorf("client: upload: reading the video: %w", unexpectedEOF(err))
+	}
+	return k, err
+}
+
+// chunkBuffer reads an io.Reader once and keeps the chunk it is in, filled
+// as the transport reads it, so reading the source and sending overlap.
 type chunkBuffer struct {
-	r     io.Reader
-	pos   int64 // bytes read from r
-	buf   []byte
-	start int64 // offset of buf[0]
+	r       io.Reader
+	plan    ChunkPlan
+	pos     int64  // bytes read from r
+	buf     []byte // the current chunk; len is its length
+	start   int64  // offset of buf[0]
+	filled  int64  // bytes of buf read from r
+	readErr error
 }
 
-// slice returns [first, first+n), reading the chunk that holds first when
-// it is not the one buffered.
-func (cb *chunkBuffer) slice(plan ChunkPlan, first, n int64) (io.Reader, error) {
+func (cb *chunkBuffer) err() error { return cb.readErr }
+
+func (cb *chunkBuffer) section(first, n int64) (io.Reader, error) {
 	if first < cb.start || first+n > cb.start+int64(len(cb.buf)) {
-		k := plan.chunkAt(first)
-		cFirst, cLen := plan.Chunk(k)
+		k := cb.plan.chunkAt(first)
+		cFirst, cLen := cb.plan.Chunk(k)
 		if cFirst < cb.pos {
 			return nil, fmt.Errorf("client: upload: the server asks for byte %d again, before the reader's position %d; an io.Reader cannot be rewound", first, cb.pos)
 		}
@@ -166,16 +205,53 @@ func (cb *chunkBuffer) slice(plan ChunkPlan, first, n int64) (io.Reader, error) 
 			}
 		}
 		if cb.buf == nil {
-			cb.buf = make([]byte, 0, plan.maxLen())
+			cb.buf = make([]byte, 0, cb.plan.maxLen())
 		}
 		cb.buf = cb.buf[:cLen]
-		if _, err := io.ReadFull(cb.r, cb.buf); err != nil {
-			return nil, fmt.Errorf("client: upload: reading chunk %d: %w", k, unexpectedEOF(err))
-		}
-		cb.start, cb.pos = cFirst, cFirst+cLen
+		cb.start, cb.pos, cb.filled = cFirst, cFirst, 0
 	}
 	off := first - cb.start
-	return bytes.NewReader(cb.buf[off : off+n]), nil
+	return &bufferedSection{cb: cb, off: off, end: off + n}, nil
+}
+
+// fillTo reads from r until buf holds at least want bytes (or more, up to
+// limit, as one read gives).
+func (cb *chunkBuffer) fillTo(want, limit int64) error {
+	for cb.filled < want {
+		k, err := cb.r.Read(cb.buf[cb.filled:limit])
+		cb.filled += int64(k)
+		cb.pos += int64(k)
+		if err == io.EOF && cb.filled >= want {
+			return nil
+		}
+		if err != nil {
+			cb.readErr = fmt.Errorf("client: upload: reading the video: %w", unexpectedEOF(err))
+			return cb.readErr
+		}
+	}
+	return nil
+}
+
+// bufferedSection reads [off, end) of the chunk buffer, filling it from the
+// source as needed.
+type bufferedSection struct {
+	cb       *chunkBuffer
+	off, end int64
+}
+
+func (s *bufferedSection) Read(p []byte) (int, error) {
+	if s.off >= s.end {
+		return 0, io.EOF
+	}
+	cb := s.cb
+	if s.off >= cb.filled {
+		if err := cb.fillTo(s.off+1, min(s.end, s.off+int64(len(p)))); err != nil {
+			return 0, err
+		}
+	}
+	k := copy(p, cb.buf[s.off:min(s.end, cb.filled)])
+	s.off += int64(k)
+	return k, nil
 }
 
 func unexpectedEOF(err error) error {
@@ -193,9 +269,8 @@ type chunkAnswer struct {
 	snippet    string
 }
 
-// upload runs the chunk loop; body returns the bytes [first, first+n).
-func (c *Client) upload(ctx context.Context, uploadURL string, size int64, plan ChunkPlan, opts UploadOptions,
-	body func(first, n int64) (io.Reader, error)) error {
+// upload runs the chunk loop, taking the chunks' bytes from src.
+func (c *Client) upload(ctx context.Context, uploadURL string, size int64, plan ChunkPlan, opts UploadOptions, src chunkSource) error {
 	if err := checkUploadURL(uploadURL); err != nil {
 		return err
 	}
@@ -239,7 +314,7 @@ func (c *Client) upload(ctx context.Context, uploadURL string, size int64, plan 
 		if budget--; budget < 0 {
 			return fail(0, "", errors.New("client: too many requests for this plan; the server keeps moving the upload back"))
 		}
-		rd, err := body(offset, end-offset)
+		rd, err := src.section(offset, end-offset)
 		if err != nil {
 			return err
 		}
@@ -247,6 +322,9 @@ func (c *Client) upload(ctx context.Context, uploadURL string, size int64, plan 
 		if err != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {
 				return fmt.Errorf("client: upload: %w", ctxErr)
+			}
+			if srcErr := src.err(); srcErr != nil {
+				return srcErr
 			}
 			if failures >= retries {
 				return fail(0, "", err)

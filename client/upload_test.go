@@ -26,10 +26,15 @@ import (
 
 // noise is a deterministic pseudo-random file of any size that is never
 // stored: byte i is byte i of AES-CTR's key stream for the seed, so any
-// range can be produced on demand (io.ReaderAt) at memory speed.
+// range can be produced on demand (io.ReaderAt) at memory speed. Sequential
+// reads continue one key stream, so reading allocates nothing.
 type noise struct {
 	block cipher.Block
 	size  int64
+
+	mu     sync.Mutex
+	stream cipher.Stream // positioned at next
+	next   int64
 }
 
 func newNoise(seed string, size int64) *noise {
@@ -52,16 +57,21 @@ func (n *noise) ReadAt(p []byte, off int64) (int, error) {
 	if rest := n.size - off; int64(k) > rest {
 		k = int(rest)
 	}
-	var iv [aes.BlockSize]byte
-	binary.BigEndian.PutUint64(iv[8:], uint64(off/aes.BlockSize))
-	ctr := cipher.NewCTR(n.block, iv[:])
-	if skip := int(off % aes.BlockSize); skip > 0 {
-		var tmp [aes.BlockSize]byte
-		ctr.XORKeyStream(tmp[:skip], tmp[:skip])
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stream == nil || off != n.next {
+		var iv [aes.BlockSize]byte
+		binary.BigEndian.PutUint64(iv[8:], uint64(off/aes.BlockSize))
+		n.stream = cipher.NewCTR(n.block, iv[:])
+		if skip := int(off % aes.BlockSize); skip > 0 {
+			var tmp [aes.BlockSize]byte
+			n.stream.XORKeyStream(tmp[:skip], tmp[:skip])
+		}
 	}
 	dst := p[:k]
 	clear(dst)
-	ctr.XORKeyStream(dst, dst)
+	n.stream.XORKeyStream(dst, dst)
+	n.next = off + int64(k)
 	if k < len(p) {
 		return k, io.EOF
 	}
@@ -264,10 +274,25 @@ func TestUploadErrors(t *testing.T) {
 		info, _ = emu.Publish(id)
 		assert.Equal(t, 2, info.Upload.Requests, "no retry")
 	})
-	t.Run("reader shorter than size", func(t *testing.T) {
+	t.Run("source shorter than size", func(t *testing.T) {
+		var rt countingTransport
+		opts := client.UploadOptions{HTTPClient: &http.Client{Transport: &rt}}
 		url, plan, _ := initUpload(t, emu, uc, 12_000_000, 6_000_000)
-		err := c.UploadReader(ctx, url, io.LimitReader(io.NewSectionReader(file, 0, 12_000_000), 7_000_000), 12_000_000, plan, client.UploadOptions{})
+		err := c.UploadReader(ctx, url, io.LimitReader(io.NewSectionReader(file, 0, 12_000_000), 7_000_000), 12_000_000, plan, opts)
 		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		assert.Equal(t, 2, rt.count(), "a source error is not retried")
+
+		url, plan, _ = initUpload(t, emu, uc, 12_000_000, 6_000_000)
+		err = c.Upload(ctx, url, newNoise("short", 8_000_000), 12_000_000, plan, opts)
+		assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+		assert.Equal(t, 4, rt.count(), "a source error is not retried")
+	})
+	t.Run("source read error", func(t *testing.T) {
+		url, plan, _ := initUpload(t, emu, uc, 12_000_000, 6_000_000)
+		broken := errors.New("disk on fire")
+		r := io.MultiReader(io.NewSectionReader(file, 0, 9_000_000), iotestErrReader{broken})
+		err := c.UploadReader(ctx, url, r, 12_000_000, plan, client.UploadOptions{})
+		assert.ErrorIs(t, err, broken)
 	})
 	t.Run("cancelled context", func(t *testing.T) {
 		url, plan, id := initUpload(t, emu, uc, 12_000_000, 6_000_000)
@@ -282,6 +307,30 @@ func TestUploadErrors(t *testing.T) {
 		assert.Equal(t, 1, info.Upload.ChunksReceived)
 	})
 }
+
+// countingTransport counts round trips.
+type countingTransport struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func (c *countingTransport) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// iotestErrReader fails every read.
+type iotestErrReader struct{ err error }
+
+func (r iotestErrReader) Read([]byte) (int, error) { return 0, r.err }
 
 // fakeUploadHost is an upload server of its own. It reports progress either
 // as HTTP does (the last byte held) or as a byte count (the other reading
