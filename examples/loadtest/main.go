@@ -37,9 +37,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o Options
 	fs.IntVar(&o.Users, "users", 200, "users logged in before the load")
 	fs.IntVar(&o.Concurrency, "concurrency", 16, "concurrent workers (one connection each)")
-	fs.DurationVar(&o.Duration, "duration", 2*time.Second, "time bound of each configuration per round")
+	fs.DurationVar(&o.Duration, "duration", time.Second, "time bound of each configuration per round")
 	fs.IntVar(&o.Requests, "requests", 200_000, "request bound of each configuration per round")
-	fs.IntVar(&o.Rounds, "rounds", 3, "rounds; the configurations take turns in rotating order")
+	fs.IntVar(&o.Rounds, "rounds", 6, "rounds; the configurations take turns in rotating order")
 	fs.IntVar(&o.Warmup, "warmup", 2000, "unmeasured requests per configuration before the first round (negative: none)")
 	fs.StringVar(&o.PostgresDSN, "postgres", os.Getenv(envPostgres), "PostgreSQL DSN for the PostgreSQL store (default $"+envPostgres+"; empty skips it)")
 	fs.IntVar(&o.CacheSize, "cache-size", 0, "token source cache size for the SQL stores (0 default, negative off)")

@@ -29,7 +29,7 @@ import (
 const (
 	maxAttempts  = 3
 	maxBodyBytes = 64 << 10
-	shortTimeout = 250 * time.Millisecond
+	shortTimeout = 400 * time.Millisecond
 	retryAfter   = 2 * time.Second
 	redirectURL  = "http://127.0.0.1/auth/tiktok/callback"
 	// faultDelay is far beyond shortTimeout; the emulator stops waiting

@@ -14,7 +14,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 )
 
-// EnvWrite names the environment variable that makes the test write
+// envWrite names the environment variable that makes the test write
 // docs/reliability.md instead of comparing it.
 const envWrite = "TIKTOKKIT_WRITE_RELIABILITY"
 
