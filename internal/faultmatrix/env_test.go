@@ -280,10 +280,11 @@ func describe(err error) string {
 		writeRetryAfter(&b, re.RetryAfter)
 	case errors.As(err, &ne) && ne.Timeout():
 		b.WriteString("timeout (`net.Error`, Timeout() true)")
-	case errors.Is(err, syscall.ECONNRESET):
-		b.WriteString("connection reset (`syscall.ECONNRESET`)")
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		b.WriteString("connection closed before an answer (`io.EOF`)")
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		// Which of these a dropped connection gives depends on whether the
+		// client was still writing: name them together.
+		b.WriteString("connection dropped (`syscall.ECONNRESET`, `EPIPE` or `io.EOF`)")
 	case errors.Is(err, context.DeadlineExceeded):
 		b.WriteString("`context.DeadlineExceeded` (the caller's deadline)")
 	}
