@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -46,6 +47,8 @@ type app struct {
 	sessions *scs.SessionManager
 	guard    *middleware.Guard
 	logger   *slog.Logger
+
+	webhookSecret string // for tests that sign events
 }
 
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
@@ -137,6 +140,24 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		return nil, err
 	}
 
+	// TikTok's webhooks: a signed authorization.removed deletes the user's
+	// token at once; the post.publish.* events are logged.
+	webhook, err := handlers.NewWebhook(handlers.WebhookConfig{
+		ClientSecret: s.ClientSecret,
+		ClientKey:    s.ClientKey,
+		Tokens:       a.tokens,
+		Logger:       logger,
+		Clock:        opts.Clock,
+		OnEvent: func(ctx context.Context, ev handlers.WebhookEvent) error {
+			logger.InfoContext(ctx, "tiktok webhook", "event", ev.Event, "open_id", ev.UserOpenID)
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.webhookSecret = s.ClientSecret
+
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", a.guard.OptionalTikTok(http.HandlerFunc(a.home)))
 	mux.Handle("GET /auth/tiktok/login", auth.Login())
@@ -146,6 +167,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	mux.Handle("GET /api/me", a.guard.RequireTikTok(http.HandlerFunc(a.apiMe)))
 	// A page that needs video.list: without it, the guard sends the user to
 	// a step-up login that asks TikTok for that scope.
+	mux.Handle("POST /webhooks/tiktok", webhook)
 	mux.Handle("GET /videos", a.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(a.videos)))
 
 	// nosurf guards every POST. It checks Origin/Referer against the
@@ -160,6 +182,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		SameSite: http.SameSiteLaxMode,
 		MaxAge:   12 * 60 * 60,
 	})
+	csrf.ExemptPath("/webhooks/tiktok") // signed by TikTok instead
 	csrf.SetIsTLSFunc(func(r *http.Request) bool { return r.TLS != nil || secure })
 	csrf.SetFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logger.Warn("csrf check failed", "path", r.URL.Path, "reason", nosurf.Reason(r))

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
 // testApp is the example served by an httptest server, with the emulator
@@ -351,4 +354,35 @@ func TestVideosPageAsksForTheScope(t *testing.T) {
 	resp = ta.do(t, http.MethodGet, "/videos", htmlAccept, nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Contains(t, readBody(t, resp), `class="video"`)
+}
+
+func TestWebhookAuthorizationRemovedLogsOut(t *testing.T) {
+	ta := newTestApp(t)
+	ta.login(t)
+	user := ta.emu.Users()[0]
+	require.Equal(t, http.StatusOK, ta.do(t, http.MethodGet, "/api/me", "application/json", nil).StatusCode)
+
+	send := func(body string, signature string) int {
+		req, err := http.NewRequest(http.MethodPost, ta.srv.URL+"/webhooks/tiktok", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("TikTok-Signature", signature)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	now := ta.emu.Now()
+	body := `{"client_key":"` + ta.emu.ClientKey() + `","event":"authorization.removed","create_time":` +
+		strconv.FormatInt(now.Unix(), 10) + `,"user_openid":"` + user.OpenID + `","content":"{\"reason\":1}"}`
+
+	// Unsigned or wrongly signed: refused, nothing deleted.
+	assert.Equal(t, http.StatusBadRequest, send(body, "t=1,s=00"), "a signature from 1970 is stale")
+	assert.Equal(t, http.StatusUnauthorized, send(body, handlers.SignWebhook("not-the-secret", now, []byte(body))))
+	require.Equal(t, http.StatusOK, ta.do(t, http.MethodGet, "/api/me", "application/json", nil).StatusCode)
+
+	assert.Equal(t, http.StatusOK, send(body, handlers.SignWebhook(ta.webhookSecret, now, []byte(body))))
+	_, err := ta.store.Get(context.Background(), user.OpenID)
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	assert.Equal(t, http.StatusUnauthorized, ta.do(t, http.MethodGet, "/api/me", "application/json", nil).StatusCode)
 }
