@@ -1,7 +1,9 @@
 // Package tiktoktest is an in-process TikTok for tests, in the spirit of
 // net/http/httptest: an HTTP server that plays TikTok's Login Kit and Open
-// API (authorize page, token, revoke, user info, creator info) as strictly
-// as TikTok does, with fake users, fault injection and counters. It has no
+// API (authorize page, token, revoke, user info, creator info, the Display
+// API's video list and query, the Content Posting API and its upload host)
+// as strictly as TikTok does, with fake users and videos, fault injection
+// and counters. It has no
 // dependency on the rest of tiktokkit, so any TikTok client can be tested
 // against it; the command tiktokemu (./cmd/tiktokemu) runs it as a
 // standalone server for apps not written in Go.
@@ -69,6 +71,99 @@
 // Paths are exact: without the trailing slash they answer 404, like any
 // unknown path; a wrong method answers 405.
 //
+// # Videos
+//
+// POST /v2/video/list/?fields=... and POST /v2/video/query/?fields=...
+// need a bearer token with video.list and a fields list of known video
+// fields (400 invalid_params otherwise); every video carries exactly the
+// fields asked for, in that order. A body, when there is one, must be a
+// JSON object sent as application/json. The list takes an optional
+// {"cursor":<Unix ms>,"max_count":<1..20>}: cursor 0 (the default) starts
+// at the newest video, otherwise the page holds the videos created before
+// it; max_count defaults to 10 as at TikTok. It answers
+// {"videos":[...],"cursor":<create_time of the page's last video, in
+// ms>,"has_more":...}. The query needs {"filters":{"video_ids":[...]}}
+// with 1 to 20 IDs (400 invalid_params otherwise), leaves out IDs that are
+// not the user's, and answers the videos newest first, not in the order
+// asked. Each user starts with min(VideoCount, 50) generated videos, the
+// same on every run (37 for the first default user, 4 for the second, none
+// for the third), two to three days apart from 2026-01-01T00:00:00Z back;
+// Videos reads them and SetVideos replaces them. A video without a
+// CoverImageURL gets an SVG cover served by the emulator at
+// /_emulator/cover?video_id=... on the host the request came to.
+//
+// # Posting
+//
+// POST /v2/post/publish/video/init/ (direct post, video.publish),
+// /v2/post/publish/inbox/video/init/ (to the inbox, video.upload) and
+// /v2/post/publish/content/init/ (photos; video.publish for DIRECT_POST,
+// video.upload for MEDIA_UPLOAD) take a JSON body and answer
+// {"publish_id":...}, plus an upload_url for FILE_UPLOAD. Malformed
+// parameters answer 400 invalid_param (a missing post_info or source, a
+// video title over 2200 or a photo title over 90 or description over 4000
+// UTF-16 code units, a negative cover timestamp, 0 or more than 35 photos, a
+// cover index out of range, a media_type other than PHOTO, an unknown
+// post_mode); a FILE_UPLOAD plan that breaks the Media Transfer Guide's
+// chunk rules answers 400 invalid_params "The chunk size is invalid: ...".
+// Then come the account checks, with 403: for direct posts, a
+// privacy_level not among the user's PrivacyLevelOptions
+// (privacy_level_option_mismatch) and, with MediaConfig.Unaudited, any
+// post for a public account
+// (unaudited_client_can_only_post_to_private_accounts; the other direct
+// posts of an unaudited app are forced to SELF_ONLY); for every post, a
+// pulled URL outside MediaConfig's verified domains and prefixes
+// (url_ownership_unverified, so set VerifiedDomains before posting
+// PULL_FROM_URL), more than
+// MediaConfig.MaxPendingShares inbox shares waiting in 24 hours
+// (spam_risk_too_many_pending_share) and more than MaxPostsPerDay direct
+// posts (spam_risk_too_many_posts). With MediaConfig.RateLimits, each init
+// endpoint allows 6 calls per minute per token and the status endpoint 30
+// (429 rate_limit_exceeded with Retry-After).
+//
+// POST /v2/post/publish/status/fetch/ and POST /v2/post/publish/cancel/
+// take {"publish_id":...} and a token with video.publish or video.upload;
+// an unknown ID answers 400 invalid_publish_id, another user's 400
+// token_not_authorized_for_specified_publish_id. A FILE_UPLOAD publish is
+// PROCESSING_UPLOAD until its last chunk arrives, a pulled one
+// PROCESSING_DOWNLOAD; once the media is in, MediaConfig.ProcessingPolls
+// more fetches (default 1) still see it processing, then it is
+// PUBLISH_COMPLETE (direct posts; a public one gets a
+// publicaly_available_post_id, TikTok's spelling) or SEND_TO_USER_INBOX
+// (inbox shares). Status answers carry uploaded_bytes or downloaded_bytes.
+// Cancel turns a publish still processing into FAILED with fail_reason
+// publish_cancelled and answers an empty data object; a final one answers
+// 400 publish_not_cancellable. FailPublish ends a publish FAILED with any
+// reason, as TikTok's own checks would. Publish and Publishes show what
+// every publish got: kind, source, privacy level, status and the state of
+// its upload.
+//
+// # Uploads
+//
+// The upload_url of a FILE_UPLOAD init points at the emulator itself:
+// PUT /upload/?upload_id=...&upload_token=..., the stand-in for TikTok's
+// upload host, counted and faulted as EndpointUpload. Each PUT is one
+// chunk of the plan sent at init, in order, with Content-Type video/mp4,
+// video/quicktime or video/webm, a Content-Length and a Content-Range
+// "bytes first-last/total" that match the plan's chunk exactly. It answers
+// 206 for a chunk kept with more to come and 201 for the last one, with the
+// progress in Content-Range "bytes 0-<last byte held>/<total>"; 400 for bad
+// headers, a body shorter than Content-Length, or an Authorization header
+// (no access token belongs on the upload host); 403 once the URL expired
+// (MediaConfig.UploadURLTTL, default 1h); 404 for an unknown upload; and
+// 416, with the progress ("bytes */<total>" before the first chunk), for a
+// chunk that does not start where the upload stands or comes after it
+// completed. The emulator never holds the file: it keeps a running SHA-256
+// of the chunks it accepted, which UploadState reports with the counts of
+// requests, bytes read, 416 refusals and discarded chunks.
+//
+// Fault (InjectFault with EndpointUpload) answers before a chunk is read.
+// UploadFault (InjectUploadFault) acts in the middle of an otherwise valid
+// chunk, for one chunk index or AnyChunk: DropAfter reads that many bytes
+// and closes the connection; Status reads the whole chunk, keeps nothing
+// and answers that status; LoseResponse keeps the chunk and closes the
+// connection without answering, so the client's retry meets a 416 that
+// carries the progress.
+//
 // # Controls
 //
 // Every control is a Go method and an HTTP endpoint under /_emulator/, so
@@ -90,10 +185,29 @@
 //	Users()                        GET    /_emulator/users
 //	AdvanceClock(d)                POST   /_emulator/advance-clock   by=25h
 //	IssueToken(openID, scopes...)  POST   /_emulator/issue-token     open_id=...&scope=a,b
-//	SetClock(f), Code(...)         (Go only)
+//	SetMediaConfig(c),             POST   /_emulator/media-config    {"verified_domains":["media.example.com"],"processing_polls":-1}
+//	  MediaConfig()                GET    /_emulator/media-config
+//	Publish(id), Publishes()       GET    /_emulator/publish[?publish_id=...]
+//	FailPublish(id, reason)        POST   /_emulator/fail-publish    publish_id=...&reason=file_format_check_failed
+//	InjectUploadFault(f)           POST   /_emulator/upload-faults   {"chunk":1,"lose_response":true,"times":1}
+//	ClearUploadFaults()            DELETE /_emulator/upload-faults
+//	SetClock(f), Code(...),        (Go only)
+//	  Videos(openID), SetVideos(openID, videos)
+//
+// media-config and upload-faults take a JSON object body. POST
+// /_emulator/media-config replaces the whole MediaConfig (members
+// verified_domains, verified_url_prefixes, unaudited, rate_limits,
+// max_pending_shares, max_posts_per_day, upload_url_ttl in nanoseconds,
+// processing_polls; unknown members are refused) and answers the
+// configuration in effect, defaults filled in. fail-publish's reason
+// defaults to "internal"; it and publish answer 404 for an unknown publish.
+// Upload fault JSON members: chunk (a 0-based index, or -1 for any chunk),
+// drop_after, status, lose_response, times.
 //
 // Fault JSON members: endpoint (authorize, token, revoke, user_info,
-// creator_info), status, body, content_type, error_code, retry_after and
+// creator_info, video_list, video_query, video_init, inbox_init,
+// content_init, publish_status, publish_cancel, upload), status, body,
+// content_type, error_code, retry_after and
 // delay (duration strings such as "250ms" or numbers of seconds), drop,
 // times. See Fault for what each does. Counters JSON:
 // {"calls":{"token":2,...},"grants":{"authorization_code":1,...},

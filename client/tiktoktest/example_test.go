@@ -153,3 +153,83 @@ func ExampleNewHandler() {
 	fmt.Println(resp.StatusCode, e["error"], e["error_description"])
 	// Output: 400 invalid_request The request parameters are malformed.
 }
+
+// apiPost sends a JSON body to an API endpoint with a bearer token and
+// returns the HTTP status and the envelope's data and error code.
+func apiPost(emu *tiktoktest.Server, path, token, body string) (int, map[string]any, string) {
+	req, _ := http.NewRequest(http.MethodPost, emu.APIURL()+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer resp.Body.Close()
+	var env struct {
+		Data  map[string]any        `json:"data"`
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&env)
+	return resp.StatusCode, env.Data, env.Error.Code
+}
+
+// A PULL_FROM_URL post is refused until the URL's domain is verified for
+// the app; then it is downloaded and published.
+func ExampleServer_SetMediaConfig() {
+	emu := tiktoktest.NewServer(tiktoktest.Config{})
+	defer emu.Close()
+	tok, _ := emu.IssueToken(tiktoktest.DefaultUsers()[0].OpenID, "video.publish")
+	post := `{"post_info":{"title":"Hello","privacy_level":"SELF_ONLY"},
+		"source_info":{"source":"PULL_FROM_URL","video_url":"https://media.example.com/v/1.mp4"}}`
+
+	status, _, code := apiPost(emu, "/v2/post/publish/video/init/", tok.AccessToken, post)
+	fmt.Println(status, code)
+
+	emu.SetMediaConfig(tiktoktest.MediaConfig{VerifiedDomains: []string{"example.com"}}) // subdomains too
+	status, data, code := apiPost(emu, "/v2/post/publish/video/init/", tok.AccessToken, post)
+	fmt.Println(status, code)
+	id := data["publish_id"].(string)
+	for range 2 { // one fetch still processing (MediaConfig.ProcessingPolls), then final
+		_, data, _ = apiPost(emu, "/v2/post/publish/status/fetch/", tok.AccessToken, `{"publish_id":"`+id+`"}`)
+		fmt.Println(data["status"])
+	}
+	// Output:
+	// 403 url_ownership_unverified
+	// 200 ok
+	// PROCESSING_DOWNLOAD
+	// PUBLISH_COMPLETE
+}
+
+// The upload host loses its answer to a chunk it kept: the client sees a
+// dropped connection, and sending the chunk again meets a 416 with the
+// progress, so the chunk is kept once.
+func ExampleServer_InjectUploadFault() {
+	emu := tiktoktest.NewServer(tiktoktest.Config{})
+	defer emu.Close()
+	tok, _ := emu.IssueToken(tiktoktest.DefaultUsers()[0].OpenID, "video.upload")
+	video := strings.Repeat("v", 1000) // under 5 MB: one chunk
+	_, data, _ := apiPost(emu, "/v2/post/publish/inbox/video/init/", tok.AccessToken,
+		`{"source_info":{"source":"FILE_UPLOAD","video_size":1000,"chunk_size":1000,"total_chunk_count":1}}`)
+	uploadURL, id := data["upload_url"].(string), data["publish_id"].(string)
+
+	emu.InjectUploadFault(tiktoktest.UploadFault{Chunk: 0, LoseResponse: true, Times: 1})
+	for range 2 {
+		req, _ := http.NewRequest(http.MethodPut, uploadURL, strings.NewReader(video))
+		req.Header.Set("Content-Type", "video/mp4")
+		req.Header.Set("Content-Range", "bytes 0-999/1000")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fmt.Println("no answer")
+			continue
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, resp.Header.Get("Content-Range"))
+	}
+	info, _ := emu.Publish(id)
+	fmt.Printf("complete=%t chunks=%d requests=%d refused=%d\n",
+		info.Upload.Complete, info.Upload.ChunksReceived, info.Upload.Requests, info.Upload.Refused)
+	// Output:
+	// no answer
+	// 416 bytes 0-999/1000
+	// complete=true chunks=1 requests=2 refused=1
+}
