@@ -210,6 +210,7 @@ type Server struct {
 
 	closing   chan struct{} // closed by Close: ends injected delays at once
 	closeOnce sync.Once
+	inflight  sync.WaitGroup // requests being served
 }
 
 // NewServer starts an emulator on a loopback port, like httptest.NewServer.
@@ -296,6 +297,9 @@ func (s *Server) Close() {
 	s.closeOnce.Do(func() { close(s.closing) })
 	if s.ts != nil {
 		s.ts.Close()
+		// httptest stops tracking a connection once a handler hijacks it
+		// (Fault.Drop), so wait for those handlers and their log lines too.
+		s.inflight.Wait()
 	}
 }
 
@@ -423,6 +427,8 @@ func (s *Server) knownEndpoint(e Endpoint) bool { return slices.Contains(s.endpo
 // serveHTTP dispatches on the exact path (no cleaning, no trailing-slash
 // redirect), counts the call, applies an injected fault, and logs a line.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.inflight.Add(1)
+	defer s.inflight.Done()
 	start := time.Now()
 	rec := &recorder{ResponseWriter: w}
 	var endpoint Endpoint

@@ -281,7 +281,7 @@ func describe(err error) string {
 	case errors.As(err, &ne) && ne.Timeout():
 		b.WriteString("timeout (`net.Error`, Timeout() true)")
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), droppedText(err):
 		// Which of these a dropped connection gives depends on whether the
 		// client was still writing: name them together.
 		b.WriteString("connection dropped (`syscall.ECONNRESET`, `EPIPE` or `io.EOF`)")
@@ -303,6 +303,19 @@ func describe(err error) string {
 		return "untyped error"
 	}
 	return b.String()
+}
+
+// droppedText reports a dropped connection that net/http describes only in
+// text: the transport formats some of its write-side failures with %v, so
+// the cause is not wrapped.
+func droppedText(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"connection reset by peer", "broken pipe", "use of closed network connection", "transport connection broken", "server closed idle connection", "EOF"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeRetryAfter(b *strings.Builder, d time.Duration) {
