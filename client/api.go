@@ -125,10 +125,17 @@ func (u *UserClient) CreatorInfo(ctx context.Context) (*CreatorInfo, error) {
 		return nil, &MissingScopeError{Field: "creator_info", Scope: ScopeVideoPublish}
 	}
 	rq := &request{op: "creator_info", method: http.MethodPost, path: PathCreatorInfo, retry: retryAll}
-	info := new(CreatorInfo)
+	return callData[CreatorInfo](ctx, u, rq)
+}
+
+// callData sends rq and decodes the data member of TikTok's answer into a
+// new T, made afresh for every attempt, failing when there is no data.
+func callData[T any](ctx context.Context, u *UserClient, rq *request) (*T, error) {
+	out := new(T)
 	err := u.call(ctx, rq, func(rp *reply) error {
-		*info = CreatorInfo{}
-		hasData, err := decodeEnvelope(rp, info)
+		var zero T
+		*out = zero
+		hasData, err := decodeEnvelope(rp, out)
 		if err != nil {
 			return err
 		}
@@ -140,7 +147,7 @@ func (u *UserClient) CreatorInfo(ctx context.Context) (*CreatorInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return info, nil
+	return out, nil
 }
 
 // Request is a raw API call for Do, for endpoints the kit does not wrap.

@@ -208,22 +208,7 @@ func (u *UserClient) VideoList(ctx context.Context, opts VideoListOptions) (*Vid
 		op: "video_list", method: http.MethodPost, path: PathVideoList, rawQuery: query,
 		body: raw, contentType: displayContentType, retry: retryAll,
 	}
-	page := new(VideoPage)
-	err = u.call(ctx, rq, func(rp *reply) error {
-		*page = VideoPage{}
-		hasData, err := decodeEnvelope(rp, page)
-		if err != nil {
-			return err
-		}
-		if !hasData {
-			return responseError(rp, errNoData)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return page, nil
+	return callData[VideoPage](ctx, u, rq)
 }
 
 // errCursorStuck reports a video list answer that says there is more but
@@ -309,20 +294,9 @@ func (u *UserClient) QueryVideos(ctx context.Context, ids []string, fields ...Vi
 			op: "video_query", method: http.MethodPost, path: PathVideoQuery, rawQuery: query,
 			body: raw, contentType: displayContentType, retry: retryAll,
 		}
-		var data struct {
+		data, err := callData[struct {
 			Videos []Video `json:"videos"`
-		}
-		err = u.call(ctx, rq, func(rp *reply) error {
-			data.Videos = nil
-			hasData, err := decodeEnvelope(rp, &data)
-			if err != nil {
-				return err
-			}
-			if !hasData {
-				return responseError(rp, errNoData)
-			}
-			return nil
-		})
+		}](ctx, u, rq)
 		if err != nil {
 			return nil, err
 		}
