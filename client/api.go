@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -89,23 +90,22 @@ func (u *UserClient) UserInfo(ctx context.Context, fields ...UserField) (*UserIn
 		rawQuery: b.String(),
 		retry:    retryAll,
 	}
-	info := new(UserInfo)
+	var info *UserInfo
 	err := u.call(ctx, rq, func(rp *reply) error {
+		// data.user is decoded in the envelope's single pass; the answer is
+		// kept so that Raw can find the object when someone asks for it.
 		var data struct {
-			User json.RawMessage `json:"user"`
+			User *UserInfo `json:"user"`
 		}
 		hasData, err := decodeEnvelope(rp, &data)
 		if err != nil {
 			return err
 		}
-		if !hasData || len(data.User) == 0 || data.User[0] != '{' {
+		if !hasData || data.User == nil {
 			return responseError(rp, errNoUser)
 		}
-		*info = UserInfo{}
-		if err := json.Unmarshal(data.User, info); err != nil {
-			return responseError(rp, err)
-		}
-		info.Raw = data.User
+		info = data.User
+		info.answer = bytes.Clone(rp.body)
 		return nil
 	})
 	if err != nil {

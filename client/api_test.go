@@ -79,7 +79,7 @@ func TestUserInfoSamples(t *testing.T) {
 			tok := userToken()
 			got, err := c.WithToken(tok).UserInfo(context.Background(), tt.fields...)
 			require.NoError(t, err)
-			assert.Empty(t, cmp.Diff(tt.want, *got, cmpopts.IgnoreFields(client.UserInfo{}, "Raw")))
+			assert.Empty(t, cmp.Diff(tt.want, *got, cmpopts.IgnoreUnexported(client.UserInfo{})))
 
 			var env struct {
 				Data struct {
@@ -87,7 +87,7 @@ func TestUserInfoSamples(t *testing.T) {
 				} `json:"data"`
 			}
 			require.NoError(t, json.Unmarshal(seed.Bytes(tt.sample), &env))
-			assert.JSONEq(t, string(env.Data.User), string(got.Raw))
+			assert.JSONEq(t, string(env.Data.User), string(got.Raw()))
 
 			reqs := rs.requests()
 			require.Len(t, reqs, 1)

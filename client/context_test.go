@@ -41,3 +41,9 @@ func TestNewUserContext(t *testing.T) {
 	})
 	assert.LessOrEqual(t, allocs, 1.0, "one allocation for the context and the user client")
 }
+
+func TestUserInfoRawWithoutAnswer(t *testing.T) {
+	var nilInfo *client.UserInfo
+	assert.Nil(t, nilInfo.Raw())
+	assert.Nil(t, (&client.UserInfo{DisplayName: "made by hand"}).Raw())
+}

@@ -80,8 +80,27 @@ type UserInfo struct {
 	FollowingCount  int64  `json:"following_count"`
 	LikesCount      int64  `json:"likes_count"`
 	VideoCount      int64  `json:"video_count"`
-	// Raw is the data.user object as received, for fields TikTok adds later.
-	Raw json.RawMessage `json:"-"`
+
+	answer []byte // TikTok's whole answer, for Raw
+}
+
+// Raw returns the data.user object of TikTok's answer as received, for
+// fields TikTok adds later; nil for a UserInfo that UserInfo did not return.
+// It decodes the answer again on each call, so keep the result if you need
+// it more than once.
+func (u *UserInfo) Raw() json.RawMessage {
+	if u == nil || len(u.answer) == 0 {
+		return nil
+	}
+	var env struct {
+		Data struct {
+			User json.RawMessage `json:"user"`
+		} `json:"data"`
+	}
+	if json.Unmarshal(u.answer, &env) != nil {
+		return nil
+	}
+	return env.Data.User
 }
 
 // CreatorInfo is the data object of a creator info query

@@ -248,7 +248,7 @@ func (a *Auth) newResult(ctx context.Context, tok *client.Token, granted []strin
 	}
 	res.Info = infoOf(info)
 	res.Extra.User = info
-	res.Extra.RawInfo = info.Raw
+	res.Extra.RawInfo = info.Raw()
 	return res
 }
 
