@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tiktokkit/tiktokkit/client"
@@ -196,6 +197,13 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	a.logger.LogAttrs(ctx, slog.LevelInfo, "tiktok login",
 		slog.String("open_id", key), slog.Any("scopes", tok.Scopes))
+	if missing := tok.MissingScopes(p.StepUp...); len(missing) > 0 && len(tok.Scopes) > 0 {
+		// The user declined what the page behind return_to needs. Going
+		// back there would send them to TikTok again, in a loop: stop here.
+		// They stay logged in with what they granted.
+		a.fail(w, r, fmt.Errorf("%w: %s", ErrScopeDeclined, strings.Join(missing, ",")))
+		return
+	}
 	redirect(w, p.ReturnTo, http.StatusFound)
 }
 

@@ -711,3 +711,31 @@ func TestAPIResponseIsJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(r.body), &body))
 	assert.Equal(t, "login_required", body["error"])
 }
+
+// A user who unticks the scope a step-up login asked for must not be sent
+// back to the page that asked, which would send them to TikTok again.
+func TestStepUpDeclinedDoesNotLoop(t *testing.T) {
+	a := newApp(t, appOptions{})
+	b := a.newBrowser()
+	b.login("/")
+
+	r := b.get("/auth/tiktok/login?scope=video.list&return_to=%2Fvideos")
+	require.Equal(t, http.StatusFound, r.status)
+	authz, err := url.Parse(r.location())
+	require.NoError(t, err)
+	q := authz.Query()
+	granted := []string{"user.info.basic", "user.info.profile"} // video.list unticked
+	code, err := a.emu.Code(testOpenID, q.Get("redirect_uri"), granted, q.Get("code_challenge"))
+	require.NoError(t, err)
+	cb := url.Values{"code": {code}, "scopes": {strings.Join(granted, ",")}, "state": {q.Get("state")}}
+
+	r = b.get(q.Get("redirect_uri") + "?" + cb.Encode())
+	require.Equal(t, http.StatusForbidden, r.status, r.body)
+	assert.Empty(t, r.location(), "no redirect back to the page that needs the scope")
+	assert.Contains(t, r.body, "did not grant")
+	tok := a.storedToken(testOpenID)
+	require.NotNil(t, tok, "still logged in with what was granted")
+	assert.ElementsMatch(t, granted, tok.Scopes)
+	assert.Equal(t, http.StatusOK, b.getJSON("/api/me").status)
+	a.assertNoSecretLeak()
+}

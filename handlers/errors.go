@@ -40,6 +40,12 @@ var (
 	// ErrScopeNotAllowed: a login asked for a scope that is neither in
 	// Config.Scopes nor in Config.StepUpScopes. Status 400.
 	ErrScopeNotAllowed = errors.New("handlers: scope not allowed")
+	// ErrScopeDeclined: a step-up login (?scope=...) came back without
+	// some of the scopes it asked for, because the user unticked them at
+	// TikTok. The login itself succeeded with what was granted; the callback
+	// answers 403 instead of sending the user back to a page that would
+	// ask again.
+	ErrScopeDeclined = errors.New("handlers: requested scope declined")
 	// ErrExchange: TikTok did not turn the code into a token (it refused
 	// the code, failed, or answered without an open_id). Status 502.
 	ErrExchange = errors.New("handlers: code exchange failed")
@@ -98,7 +104,8 @@ func (e *AuthorizeError) temporary() bool {
 
 // StatusCode returns the HTTP status that suits err: 400 for a bad or
 // replayed callback, a bad state, an expired or denied login and a refused
-// scope; 403 when the OnLogin hook refused or Disconnect is unprotected; 405
+// scope; 403 when the OnLogin hook refused, a step-up scope was declined or
+// Disconnect is unprotected; 405
 // for a wrong method; 502 when TikTok failed; 500 for the store, the session
 // and anything unknown.
 func StatusCode(err error) int {
@@ -106,7 +113,7 @@ func StatusCode(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, ErrLoginRefused), errors.Is(err, ErrCSRFUnprotected):
+	case errors.Is(err, ErrLoginRefused), errors.Is(err, ErrCSRFUnprotected), errors.Is(err, ErrScopeDeclined):
 		return http.StatusForbidden
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
@@ -144,6 +151,8 @@ func UserMessage(err error) string {
 		return "The answer from TikTok could not be understood. Please start the login again."
 	case errors.Is(err, ErrScopeNotAllowed):
 		return "This permission cannot be requested."
+	case errors.Is(err, ErrScopeDeclined):
+		return "TikTok did not grant the permission this page needs. You are still logged in; start again to grant it."
 	case errors.Is(err, ErrAuthorize), errors.Is(err, ErrExchange):
 		return "TikTok could not complete the login. Please try again later."
 	}

@@ -38,7 +38,8 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		returnTo = a.defaultReturnTo
 	}
-	scopes, err := a.loginScopes(ctx, r.FormValue("scope"))
+	requested := client.ParseScopes(r.FormValue("scope"))
+	scopes, err := a.loginScopes(ctx, requested)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -49,6 +50,7 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 		Verifier:    client.GenerateVerifier(),
 		ReturnTo:    returnTo,
 		Scopes:      scopes,
+		StepUp:      requested,
 		RedirectURL: a.redirectURL,
 		Created:     a.client.Now(),
 	}
@@ -70,9 +72,8 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 // loginScopes returns the scopes a login asks for: the configured ones, and
 // for a step-up request (param not empty) also the scopes the user already
 // granted and the requested ones, each of which must be allowed.
-func (a *Auth) loginScopes(ctx context.Context, param string) ([]string, error) {
+func (a *Auth) loginScopes(ctx context.Context, requested []string) ([]string, error) {
 	scopes := slices.Clone(a.scopes)
-	requested := client.ParseScopes(param)
 	if len(requested) == 0 {
 		return scopes, nil
 	}

@@ -18,6 +18,7 @@ type pendingLogin struct {
 	Verifier    string    `json:"verifier"`
 	ReturnTo    string    `json:"return_to"`
 	Scopes      []string  `json:"scopes"`
+	StepUp      []string  `json:"step_up,omitempty"` // scopes a step-up login asked for by name
 	RedirectURL string    `json:"redirect_url"`
 	Created     time.Time `json:"created"`
 }
