@@ -88,4 +88,22 @@
 // token TikTok killed early, under the same rules, without asking TikTok
 // again when another request already did. See Source for the cache and
 // what another instance's changes mean for it.
+//
+// Edge cases, and what Source does about them:
+//
+//   - A save that fails after TikTok rotated the token: the new token is
+//     kept in this process's memory and saved by the next call, and the
+//     lease is kept until it lapses, so that other instances wait rather
+//     than present the dead refresh token. Should this process stop before
+//     the store comes back, that user must log in again.
+//   - The request that started a refresh gives up before it ends: the
+//     refresh finishes anyway. With the session store that request's
+//     session may be saved without the new token; the successor then
+//     stays known to this process for a day, and the next request that
+//     carries the old copy gets it.
+//   - Delete while this process refreshes the same key: Delete waits for
+//     the refresh, so the deletion wins. A delete on one instance while
+//     another instance refreshes can still be undone by that refresh's
+//     save; the token was revoked at TikTok by then (Disconnect, or the
+//     user removing the app), so the next API call ends as "log in again".
 package tokenstore

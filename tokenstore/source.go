@@ -262,6 +262,18 @@ func (s *Source) Save(ctx context.Context, key string, tok *client.Token) error 
 // Delete removes the token under key from the store and the cache (after a
 // disconnect, say). It does not revoke it at TikTok.
 func (s *Source) Delete(ctx context.Context, key string) error {
+	// A refresh of key in flight in this process would save the token back
+	// after the delete: let it finish first.
+	s.mu.Lock()
+	f := s.flights[key]
+	s.mu.Unlock()
+	if f != nil {
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return fmt.Errorf("tokenstore: delete %q: waiting for its refresh: %w", key, ctx.Err())
+		}
+	}
 	s.cache.drop(key)
 	err := s.store.Delete(ctx, key)
 	s.cache.drop(key)
@@ -354,12 +366,14 @@ func (s *Source) join(ctx context.Context, key string, seen, failed *client.Toke
 	f := &flight{done: make(chan struct{})}
 	s.flights[fk] = f
 	s.mu.Unlock()
-	go s.run(context.WithoutCancel(ctx), fk, f, key, seen, failed)
+	go s.run(ctx, fk, f, key, seen, failed)
 	return f, true
 }
 
-func (s *Source) run(ctx context.Context, fk string, f *flight, key string, seen, failed *client.Token) {
-	tok, after, err := s.work(ctx, key, seen, failed)
+// run does the flight detached from the caller's cancellation; caller is
+// only asked whether it gave up.
+func (s *Source) run(caller context.Context, fk string, f *flight, key string, seen, failed *client.Token) {
+	tok, after, err := s.work(caller, key, seen, failed)
 	f.tok, f.err = tok, err
 	s.mu.Lock()
 	delete(s.flights, fk)
@@ -372,7 +386,10 @@ func (s *Source) run(ctx context.Context, fk string, f *flight, key string, seen
 
 // work is one refresh: lease, reload, check again, refresh, save, release.
 // The returned func runs the hooks once the waiters are released.
-func (s *Source) work(base context.Context, key string, seen, failed *client.Token) (*client.Token, func(), error) {
+func (s *Source) work(caller context.Context, key string, seen, failed *client.Token) (*client.Token, func(), error) {
+	base := context.WithoutCancel(caller)
+	budget := s.cfg.LeaseTTL
+	var lostSave error // set when the refreshed token could not be saved
 	if s.leaser != nil {
 		wctx, cancel := context.WithTimeout(base, s.cfg.LeaseTTL+time.Second)
 		tok, err := s.acquire(wctx, key, seen, failed)
@@ -380,9 +397,25 @@ func (s *Source) work(base context.Context, key string, seen, failed *client.Tok
 		if err != nil || tok != nil {
 			return tok, nil, err
 		}
-		defer s.release(base, key)
+		keepLease := false
+		defer func() {
+			if !keepLease {
+				s.release(base, key)
+			}
+		}()
+		// A rotated token that reached the store only after the lease ran
+		// out could race another instance's refresh: finish well within it.
+		budget = s.cfg.LeaseTTL * 9 / 10
+		defer func() {
+			// After a failed save only this process knows the rotated
+			// token: keep the lease until it lapses, so that other
+			// instances wait instead of refreshing with the dead one.
+			if lostSave != nil {
+				keepLease = true
+			}
+		}()
 	}
-	ctx, cancel := context.WithTimeout(base, s.cfg.LeaseTTL)
+	ctx, cancel := context.WithTimeout(base, budget)
 	defer cancel()
 
 	cur, err := s.load(ctx, key)
@@ -426,11 +459,20 @@ func (s *Source) work(base context.Context, key string, seen, failed *client.Tok
 	next = inherit(cur, next)
 	s.remember(cur.RefreshToken, next)
 	if err := s.save(ctx, key, next); err != nil {
+		lostSave = err
 		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory until it is",
 			slog.String("key", key), slog.Any("error", err))
 		return nil, nil, fmt.Errorf("tokenstore: save refreshed token of %q: %w", key, err)
 	}
-	s.saved(cur.RefreshToken, now)
+	if s.leaser == nil && caller.Err() != nil {
+		// The request whose session received the token gave up, and its
+		// session may have been saved before the token reached it. Keep
+		// the successor known for long, so that the next request with the
+		// old copy gets it instead of presenting a dead refresh token.
+		s.savedFor(cur.RefreshToken, now, unsavedGrace)
+	} else {
+		s.saved(cur.RefreshToken, now)
+	}
 	s.cache.put(key, next, now)
 	s.log.DebugContext(ctx, "tokenstore: token refreshed", slog.String("key", key), slog.Time("expiry", next.Expiry))
 	var after func()
@@ -589,7 +631,14 @@ func (s *Source) remember(old string, next *client.Token) {
 // saved starts the grace period of old's entry now that its successor is
 // in the store. Stores that lease hold the one current token, so the entry
 // is of no more use there and goes.
-func (s *Source) saved(old string, now time.Time) {
+func (s *Source) saved(old string, now time.Time) { s.savedFor(old, now, s.cfg.Grace) }
+
+// unsavedGrace is how long a successor stays known when the session that
+// received it may never have been saved (its request gave up).
+const unsavedGrace = 24 * time.Hour
+
+// savedFor is saved with the grace period given.
+func (s *Source) savedFor(old string, now time.Time, grace time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.grace[old]
@@ -603,7 +652,7 @@ func (s *Source) saved(old string, now time.Time) {
 	if !e.until.IsZero() {
 		return // already saved; the grace period runs from then
 	}
-	e.until = now.Add(s.cfg.Grace)
+	e.until = now.Add(grace)
 	s.grace[old] = e
 }
 
