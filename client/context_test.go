@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -46,4 +47,18 @@ func TestUserInfoRawWithoutAnswer(t *testing.T) {
 	var nilInfo *client.UserInfo
 	assert.Nil(t, nilInfo.Raw())
 	assert.Nil(t, (&client.UserInfo{DisplayName: "made by hand"}).Raw())
+}
+
+func TestUploadErrorHidesTheUploadToken(t *testing.T) {
+	c, err := client.New(client.Config{ClientKey: "k", ClientSecret: "s", RedirectURL: "https://app.example/cb"})
+	require.NoError(t, err)
+	plan, err := client.PlanChunks(1024, 0)
+	require.NoError(t, err)
+	// Nothing listens on port 1 of the loopback: the PUT fails to connect.
+	const secret = "upload-token-that-must-not-leak"
+	err = c.Upload(context.Background(), "http://127.0.0.1:1/upload/?upload_id=1&upload_token="+secret,
+		strings.NewReader(strings.Repeat("x", 1024)), 1024, plan, client.UploadOptions{MaxChunkRetries: -1})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), secret)
+	assert.Contains(t, err.Error(), "upload_token=REDACTED")
 }

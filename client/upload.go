@@ -405,6 +405,12 @@ func (c *Client) putChunk(ctx context.Context, hc *http.Client, uploadURL string
 		"/" + strconv.FormatInt(size, 10)}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// The upload URL's query is a credential (upload_token): keep it
+		// out of the error, which ends up in logs.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactQuery(ue.URL)
+		}
 		return chunkAnswer{}, err
 	}
 	defer resp.Body.Close()
@@ -486,4 +492,24 @@ func (c *Client) uploadHTTPClient() *http.Client {
 			return http.ErrUseLastResponse
 		},
 	}
+}
+
+// redactQuery returns u without the values of its query.
+func redactQuery(u string) string {
+	base, query, ok := strings.Cut(u, "?")
+	if !ok {
+		return u
+	}
+	var b strings.Builder
+	b.WriteString(base)
+	b.WriteByte('?')
+	for i, part := range strings.Split(query, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		name, _, _ := strings.Cut(part, "=")
+		b.WriteString(name)
+		b.WriteString("=REDACTED")
+	}
+	return b.String()
 }
