@@ -18,28 +18,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
+type whClock = testutil.Clock
+
 const whSecret = "test-client-secret"
-
-// whClock is a settable clock.
-type whClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *whClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *whClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // whRecorder records what the hooks received.
 type whRecorder struct {
@@ -99,7 +84,7 @@ type whFixture struct {
 
 func newWhFixture(t *testing.T, mod ...func(*WebhookConfig)) *whFixture {
 	t.Helper()
-	f := &whFixture{clock: &whClock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}, rec: &whRecorder{},
+	f := &whFixture{clock: testutil.NewClock(time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)), rec: &whRecorder{},
 		store: tokenstore.NewMemory(), logs: new(bytes.Buffer)}
 	cfg := WebhookConfig{ClientSecret: whSecret, ClientKey: "test-client-key", Tokens: f.store,
 		OnAuthorizationRemoved: f.rec.onRemoved, OnEvent: f.rec.onEvent, Clock: f.clock.Now,

@@ -18,6 +18,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
@@ -28,7 +29,7 @@ import (
 // concurrent requests on separate connections, spread over both instances,
 // all meet the dead token: all succeed and TikTok sees exactly one refresh.
 func TestKilledTokenTwoInstances(t *testing.T) {
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	emu := tiktoktest.NewServer(tiktoktest.Config{Clock: clock.Now,
 		Users: append([]tiktoktest.User{{OpenID: alice, DisplayName: "Alice"}}, tiktoktest.DefaultUsers()...)})
 	t.Cleanup(emu.Close)

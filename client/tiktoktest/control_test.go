@@ -16,7 +16,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testutil"
 )
+
+type lockedLog = testutil.SyncBuffer
 
 // ctl calls a control endpoint with a JSON or form body.
 func ctl(t *testing.T, emu *tiktoktest.Server, method, path, contentType, body string) reply {
@@ -289,21 +292,4 @@ func TestLogger(t *testing.T) {
 	for _, secret := range []string{"very-secret-value", code, tok.AccessToken, tok.RefreshToken, "fields=", "state"} {
 		assert.NotContains(t, buf.String(), secret)
 	}
-}
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -8,14 +8,16 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testutil"
 )
+
+type fakeClock = testutil.Clock
 
 // These tests speak raw HTTP (net/http only), never through package client,
 // so that a mistake shared by the client and the emulator cannot hide.
@@ -26,26 +28,8 @@ const (
 	seedRedirect = "https://example.com/callback"
 )
 
-// fakeClock is a settable clock for expiry tests.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
 func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+	return testutil.NewClock(time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC))
 }
 
 // seedConfig is the configuration the seed request samples were made with.
