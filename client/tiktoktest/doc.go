@@ -169,7 +169,9 @@
 // Every control is a Go method and an HTTP endpoint under /_emulator/, so
 // tests in any language can drive a standalone emulator. The control
 // endpoints have no authentication: never expose the emulator beyond
-// loopback. Parameters go in the query string, a form body or a JSON object.
+// loopback. Simple parameters go in the query string, a form body or a JSON
+// object; faults, upload faults and the media configuration take a JSON
+// object only.
 //
 //	Go method                      HTTP
 //	InjectFault(e, f)              POST   /_emulator/faults         {"endpoint":"token","status":503,"retry_after":"2s","times":1}
