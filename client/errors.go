@@ -66,15 +66,21 @@ type OAuthError struct {
 
 // Error returns "client: oauth error <code> (HTTP <status>): <description> (log_id <id>)".
 func (e *OAuthError) Error() string {
+	return tiktokErrorText("client: oauth error ", e.Code, e.StatusCode, e.Description, e.LogID)
+}
+
+// tiktokErrorText formats both of TikTok's error shapes the same way:
+// prefix, code, status, sanitized text, log_id.
+func tiktokErrorText(prefix, code string, status int, text, logID string) string {
 	var b strings.Builder
-	b.WriteString("client: oauth error ")
-	b.WriteString(orUnknown(e.Code))
-	writeStatus(&b, e.StatusCode)
-	if e.Description != "" {
+	b.WriteString(prefix)
+	b.WriteString(orUnknown(code))
+	writeStatus(&b, status)
+	if text != "" {
 		b.WriteString(": ")
-		b.WriteString(sanitize(e.Description, 512))
+		b.WriteString(sanitize(text, 512))
 	}
-	writeLogID(&b, e.LogID)
+	writeLogID(&b, logID)
 	return b.String()
 }
 
@@ -115,16 +121,7 @@ type APIError struct {
 
 // Error returns "client: api error <code> (HTTP <status>): <message> (log_id <id>)".
 func (e *APIError) Error() string {
-	var b strings.Builder
-	b.WriteString("client: api error ")
-	b.WriteString(orUnknown(e.Code))
-	writeStatus(&b, e.StatusCode)
-	if e.Message != "" {
-		b.WriteString(": ")
-		b.WriteString(sanitize(e.Message, 512))
-	}
-	writeLogID(&b, e.LogID)
-	return b.String()
+	return tiktokErrorText("client: api error ", e.Code, e.StatusCode, e.Message, e.LogID)
 }
 
 // Is maps the error onto the package's sentinels.
