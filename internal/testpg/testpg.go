@@ -15,11 +15,12 @@ package testpg
 
 import (
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/url"
 	"os"
@@ -148,7 +149,7 @@ func redact(dsn string) string {
 
 func randomHex(n int) string {
 	b := make([]byte, n)
-	_, _ = rand.Read(b)
+	_, _ = crand.Read(b)
 	return hex.EncodeToString(b)
 }
 
@@ -169,13 +170,40 @@ func binDir() (string, error) {
 	return "", errors.New("initdb and pg_ctl not found")
 }
 
+// freePort finds a loopback port that nothing is bound to, below the kernel's
+// ephemeral range. A port from that range (which is what port 0 gives) can be
+// taken at any moment as the local end of an outgoing connection, and then the
+// server cannot bind it, or cannot bind it again after a restart.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	low, high := 15000, ephemeralLow()-1
+	if high <= low {
+		low, high = 1024, 32767
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	var lastErr error
+	for i := 0; i < 50; i++ {
+		port := low + rand.IntN(high-low+1)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port below the ephemeral range: %w", lastErr)
+}
+
+// ephemeralLow reads the start of the kernel's ephemeral port range.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768
 }
 
 // cluster is a PostgreSQL data directory with the commands to run it.
