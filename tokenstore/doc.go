@@ -102,8 +102,16 @@
 //     stays known to this process for a day, and the next request that
 //     carries the old copy gets it.
 //   - Delete while this process refreshes the same key: Delete waits for
-//     the refresh, so the deletion wins. A delete on one instance while
-//     another instance refreshes can still be undone by that refresh's
-//     save; the token was revoked at TikTok by then (Disconnect, or the
-//     user removing the app), so the next API call ends as "log in again".
+//     the refresh, so the deletion wins.
+//   - Delete on another instance (a disconnect or webhook it served) while
+//     this one refreshes: the refreshed token is saved with Replace (see
+//     Replacer), which writes only while a token is stored, so the
+//     deletion stands; the new token is revoked at TikTok (best effort) and
+//     the caller gets ErrLoginRequired. With a store that is no Replacer
+//     the save is a Put and can bring the token back; it was revoked at
+//     TikTok by then, so the next API call ends as "log in again". One race
+//     is left even with Replace: a user who disconnects and logs in again
+//     while the old grant's refresh is still at TikTok can have the new
+//     login's token overwritten by the old grant's; the next call then
+//     ends as "log in again".
 package tokenstore

@@ -11,8 +11,8 @@ import (
 
 // Memory is a Store that keeps tokens in a map in this process. It is meant
 // for tests, examples and single-instance apps that accept that every user
-// logs in again after a restart. It implements Leaser (in this process only)
-// and Lister. It starts no goroutines and needs no closing.
+// logs in again after a restart. It implements Leaser (in this process only),
+// Replacer and Lister. It starts no goroutines and needs no closing.
 //
 // Put stores a copy; Get returns the stored pointer without copying (no
 // allocation), which callers treat as read-only as the Store contract says.
@@ -29,9 +29,10 @@ type memLease struct {
 }
 
 var (
-	_ Store  = (*Memory)(nil)
-	_ Leaser = (*Memory)(nil)
-	_ Lister = (*Memory)(nil)
+	_ Store    = (*Memory)(nil)
+	_ Leaser   = (*Memory)(nil)
+	_ Lister   = (*Memory)(nil)
+	_ Replacer = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory store. Leases expire on the wall clock.
@@ -65,6 +66,22 @@ func (m *Memory) Put(_ context.Context, key string, tok *client.Token) error {
 	m.tokens[key] = c
 	m.mu.Unlock()
 	return nil
+}
+
+// Replace implements Replacer: it stores a copy of tok only when key holds
+// a token.
+func (m *Memory) Replace(_ context.Context, key string, tok *client.Token) (bool, error) {
+	if tok == nil {
+		return false, errNilToken
+	}
+	c := copyToken(tok)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tokens[key] == nil {
+		return false, nil
+	}
+	m.tokens[key] = c
+	return true, nil
 }
 
 // Delete removes the token under key, and any lease on it.

@@ -105,8 +105,9 @@ type SourceConfig struct {
 // refresh is in flight.
 type Source struct {
 	cfg    SourceConfig
-	store  Store
-	leaser Leaser
+	store    Store
+	leaser   Leaser
+	replacer Replacer
 	holder string
 	cache  *tokenCache
 	log    *slog.Logger
@@ -174,6 +175,7 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		grace:   make(map[string]graceEntry),
 	}
 	s.leaser, _ = cfg.Store.(Leaser)
+	s.replacer, _ = cfg.Store.(Replacer)
 	switch cfg.Store.(type) {
 	case *Memory, *Session:
 	default:
@@ -432,7 +434,10 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		// holds an old copy (a session saved by an earlier request, or a
 		// save that failed). Write the successor back instead of presenting
 		// a dead refresh token to TikTok.
-		if err := s.store.Put(ctx, key, next); err != nil {
+		if err := s.write(ctx, key, next); err != nil {
+			if errors.Is(err, errDeleted) {
+				return s.deletedMeanwhile(ctx, key, cur.RefreshToken, next)
+			}
 			return nil, nil, err
 		}
 		s.saved(cur.RefreshToken, now)
@@ -459,6 +464,9 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	next = inherit(cur, next)
 	s.remember(cur.RefreshToken, next)
 	if err := s.save(ctx, key, next); err != nil {
+		if errors.Is(err, errDeleted) {
+			return s.deletedMeanwhile(ctx, key, cur.RefreshToken, next)
+		}
 		lostSave = err
 		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory until it is",
 			slog.String("key", key), slog.Any("error", err))
@@ -537,11 +545,49 @@ func (s *Source) save(ctx context.Context, key string, tok *client.Token) error 
 				return errors.Join(err, ctx.Err())
 			}
 		}
-		if err = s.store.Put(ctx, key, tok); err == nil {
-			return nil
+		if err = s.write(ctx, key, tok); err == nil || errors.Is(err, errDeleted) {
+			return err
 		}
 	}
 	return err
+}
+
+// errDeleted: the token was deleted while it was being refreshed.
+var errDeleted = errors.New("tokenstore: token deleted during its refresh")
+
+// write stores a refreshed token over the one it replaces. With a Replacer
+// it writes only while a token is stored, and returns errDeleted when the
+// key was deleted meanwhile (by another instance: in this process Delete
+// waits for the refresh).
+func (s *Source) write(ctx context.Context, key string, tok *client.Token) error {
+	if s.replacer == nil {
+		return s.store.Put(ctx, key, tok)
+	}
+	ok, err := s.replacer.Replace(ctx, key, tok)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return errDeleted
+	}
+	return nil
+}
+
+// deletedMeanwhile ends a refresh whose key was deleted while TikTok was
+// answering: the deletion stands, the new grant is revoked (best effort)
+// and the caller must log in again.
+func (s *Source) deletedMeanwhile(ctx context.Context, key, old string, next *client.Token) (*client.Token, func(), error) {
+	s.mu.Lock()
+	delete(s.grace, old)
+	s.mu.Unlock()
+	s.cache.drop(key)
+	if err := s.cfg.Client.Revoke(ctx, next.AccessToken); err != nil {
+		s.log.WarnContext(ctx, "tokenstore: could not revoke the token refreshed after its deletion",
+			slog.String("key", key), slog.Any("error", err))
+	}
+	s.log.InfoContext(ctx, "tokenstore: token deleted while it was being refreshed; the deletion stands",
+		slog.String("key", key))
+	return nil, nil, loginRequired(key, "the token was deleted while it was being refreshed", ErrNotFound)
 }
 
 // refused handles invalid_grant. Before deleting, it reloads: when the

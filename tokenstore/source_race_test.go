@@ -90,3 +90,41 @@ func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 	_, err = src.Token(t.Context(), user)
 	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
 }
+
+// A delete by another instance (a disconnect or a deauthorization webhook
+// it served) while this instance's refresh of the key is at TikTok must not
+// be undone by the refresh's save: the deletion stands, the new grant is
+// revoked and the caller must log in again.
+func TestDeleteByAnotherInstanceDuringRefreshStaysDeleted(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			user := e.users[0]
+			st := b.store(t)
+			ctx := b.ctx(t, st)
+			e.login(t, st, user)
+			refresher := e.source(t, tokenstore.SourceConfig{Store: st})
+			other := e.source(t, tokenstore.SourceConfig{Store: st})
+			e.expire()
+			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
+			errc := make(chan error, 1)
+			go func() {
+				_, err := refresher.Token(ctx, user)
+				errc <- err
+			}()
+			waitFor(t, "the refresh to reach TikTok", func() bool { return e.emu.Calls(tiktoktest.EndpointToken) == 1 })
+			require.NoError(t, other.Delete(ctx, user))
+			err := <-errc
+			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+			require.ErrorIs(t, err, tokenstore.ErrNotFound)
+			require.Equal(t, 1, e.refreshes())
+
+			_, err = st.Get(ctx, user)
+			require.ErrorIs(t, err, tokenstore.ErrNotFound, "the refresh brought a deleted token back")
+			require.Equal(t, 1, e.emu.Calls(tiktoktest.EndpointRevoke), "the grant refreshed after the deletion is revoked")
+			_, err = refresher.Token(ctx, user)
+			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+			require.Equal(t, 1, e.refreshes(), "no refresh after the deletion")
+		})
+	}
+}

@@ -41,7 +41,9 @@ type SQLConfig struct {
 // SQL is a Store on a database/sql database: PostgreSQL, SQLite or MySQL.
 // It is the store for apps with more than one instance: it implements
 // Leaser with a conditional UPDATE that only one instance wins, so
-// instances never refresh one user's token at once, and Lister. Bring your
+// instances never refresh one user's token at once, Replacer, so that a
+// refresh never brings back a token another instance deleted, and Lister.
+// Bring your
 // own driver; this package imports none.
 //
 // The statements are built once per store. With SQLite and MySQL they are
@@ -61,9 +63,10 @@ type SQL struct {
 }
 
 var (
-	_ Store  = (*SQL)(nil)
-	_ Leaser = (*SQL)(nil)
-	_ Lister = (*SQL)(nil)
+	_ Store    = (*SQL)(nil)
+	_ Leaser   = (*SQL)(nil)
+	_ Replacer = (*SQL)(nil)
+	_ Lister   = (*SQL)(nil)
 )
 
 // NewSQL returns a SQL store on db. It does not touch the database; call
@@ -188,6 +191,24 @@ func (s *SQL) Put(ctx context.Context, key string, tok *client.Token) error {
 		return fmt.Errorf("tokenstore: put %q: %w", key, err)
 	}
 	return nil
+}
+
+// Replace implements Replacer: it overwrites the token under key, encrypted
+// like Put, only when the row holds one. It keeps the lease columns.
+func (s *SQL) Replace(ctx context.Context, key string, tok *client.Token) (bool, error) {
+	keyID, data, err := s.codec.encode(key, tok)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.exec(ctx, qReplace, data, keyID, s.now().UnixMilli(), key)
+	if err != nil {
+		return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
+	}
+	return n > 0, nil
 }
 
 // Delete removes the row under key, lease included.

@@ -50,7 +50,8 @@ var (
 //     there is no ordering between writers). A Put concurrent with a Delete
 //     leaves either the token or nothing. Callers that must not lose a
 //     rotated refresh token serialise their writes per key with a lease (see
-//     Leaser), which is what Source does.
+//     Leaser), which is what Source does; callers that must not undo a
+//     delete overwrite with Replace (see Replacer).
 //   - Delete of a missing key is not an error.
 //   - Put stores a copy, so the caller may reuse its *client.Token. The
 //     *client.Token returned by Get is read-only: it may be shared with other
@@ -87,6 +88,19 @@ type Leaser interface {
 	// ReleaseLease gives the lease up if holder holds it; otherwise it does
 	// nothing and returns nil.
 	ReleaseLease(ctx context.Context, key, holder string) error
+}
+
+// Replacer is implemented by stores that can overwrite a token only while
+// one is stored. Source saves a refreshed token with Replace when the store
+// has it, so that a token deleted while its refresh was in flight (a
+// disconnect or a deauthorization webhook served by another instance) stays
+// deleted instead of coming back with the refresh's save.
+type Replacer interface {
+	// Replace stores tok under key if key holds a token, and reports
+	// whether it did. When key holds none it stores nothing and returns
+	// false and a nil error. Like Put, it is atomic per key and keeps any
+	// lease on the key.
+	Replace(ctx context.Context, key string, tok *client.Token) (bool, error)
 }
 
 // Lister is implemented by stores that can list their keys, for maintenance

@@ -16,7 +16,8 @@
 // exclusive, renewable by its holder, released only by its holder, won by
 // exactly one of many racing holders, independent of the token, and that it
 // expires (this waits a few hundred milliseconds of real time). When the
-// store is a tokenstore.Lister it checks Keys.
+// store is a tokenstore.Lister it checks Keys, and when it is a
+// tokenstore.Replacer it checks that Replace never writes a missing key.
 package storetest
 
 import (
@@ -122,6 +123,14 @@ func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store, opts ...Opt
 				tc.run(t, st, st.(tokenstore.Leaser), cfg.ctx(t))
 			})
 		}
+	})
+	t.Run("Replace", func(t *testing.T) {
+		st := newStore(t)
+		r, ok := st.(tokenstore.Replacer)
+		if !ok {
+			t.Skip("the store is not a tokenstore.Replacer")
+		}
+		s.replace(t, st, r, cfg.ctx(t))
 	})
 	t.Run("Keys", func(t *testing.T) {
 		st := newStore(t)
@@ -231,6 +240,55 @@ func (s suite) delete(t *testing.T, st tokenstore.Store, ctx context.Context) {
 	got, err = st.Get(ctx, "gone")
 	require.NoError(t, err)
 	assert.Empty(t, Equal(FullToken(5), got))
+}
+
+// replace checks that Replace overwrites only a stored token: never a
+// missing key, a deleted one, or a key that holds only a lease.
+func (s suite) replace(t *testing.T, st tokenstore.Store, r tokenstore.Replacer, ctx context.Context) {
+	ok, err := r.Replace(ctx, "absent", FullToken(1))
+	require.NoError(t, err)
+	require.False(t, ok, "Replace of a missing key reported success")
+	_, err = st.Get(ctx, "absent")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "Replace of a missing key stored a token")
+
+	require.NoError(t, st.Put(ctx, "k", FullToken(2)))
+	ok, err = r.Replace(ctx, "k", FullToken(3))
+	require.NoError(t, err)
+	require.True(t, ok, "Replace of a stored token reported failure")
+	got, err := st.Get(ctx, "k")
+	require.NoError(t, err)
+	if d := Equal(FullToken(3), got); d != "" {
+		t.Errorf("Get after Replace (-want +got):\n%s", d)
+	}
+
+	require.NoError(t, st.Delete(ctx, "k"))
+	ok, err = r.Replace(ctx, "k", FullToken(4))
+	require.NoError(t, err)
+	require.False(t, ok, "Replace after Delete reported success")
+	_, err = st.Get(ctx, "k")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "Replace brought a deleted token back")
+
+	_, err = r.Replace(ctx, "nil", nil)
+	require.Error(t, err, "Replace of a nil token must fail")
+
+	if l, ok := st.(tokenstore.Leaser); ok {
+		won, err := l.TryLease(ctx, "leased", "holder", time.Minute)
+		require.NoError(t, err)
+		require.True(t, won)
+		ok, err = r.Replace(ctx, "leased", FullToken(5))
+		require.NoError(t, err)
+		require.False(t, ok, "Replace of a key that holds only a lease reported success")
+		_, err = st.Get(ctx, "leased")
+		require.ErrorIs(t, err, tokenstore.ErrNotFound)
+
+		require.NoError(t, st.Put(ctx, "leased", FullToken(6)))
+		ok, err = r.Replace(ctx, "leased", FullToken(7))
+		require.NoError(t, err)
+		require.True(t, ok)
+		won, err = l.TryLease(ctx, "leased", "other", time.Minute)
+		require.NoError(t, err)
+		require.False(t, won, "Replace ended the lease")
+	}
 }
 
 func (s suite) deleteMissing(t *testing.T, st tokenstore.Store, ctx context.Context) {

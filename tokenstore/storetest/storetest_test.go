@@ -28,6 +28,7 @@ var broken = map[string]struct {
 	"case-folding keys": {func() tokenstore.Store { return foldingStore{tokenstore.NewMemory()} }, "DistinctKeys"},
 	"no copy on put":    {func() tokenstore.Store { return &aliasStore{m: map[string]*client.Token{}} }, "PutStoresACopy"},
 	"lease for anyone":  {func() tokenstore.Store { return greedyLeaser{tokenstore.NewMemory()} }, "Lease/Exclusive"},
+	"replace upserts":   {func() tokenstore.Store { return upsertingReplacer{tokenstore.NewMemory()} }, "Replace"},
 }
 
 // TestSuiteCatchesBrokenStores runs the suite in a child process against
@@ -99,4 +100,12 @@ type greedyLeaser struct{ *tokenstore.Memory }
 
 func (greedyLeaser) TryLease(context.Context, string, string, time.Duration) (bool, error) {
 	return true, nil
+}
+
+// upsertingReplacer's Replace writes whether or not a token is stored, which
+// would bring back a token deleted during a refresh.
+type upsertingReplacer struct{ *tokenstore.Memory }
+
+func (u upsertingReplacer) Replace(ctx context.Context, k string, t *client.Token) (bool, error) {
+	return true, u.Put(ctx, k, t)
 }
