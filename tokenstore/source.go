@@ -104,14 +104,14 @@ type SourceConfig struct {
 // A Source is safe for concurrent use and starts goroutines only while a
 // refresh is in flight.
 type Source struct {
-	cfg    SourceConfig
+	cfg      SourceConfig
 	store    Store
 	leaser   Leaser
 	replacer Replacer
-	holder string
-	cache  *tokenCache
-	log    *slog.Logger
-	now    func() time.Time
+	holder   string
+	cache    *tokenCache
+	log      *slog.Logger
+	now      func() time.Time
 
 	mu      sync.Mutex
 	flights map[string]*flight
