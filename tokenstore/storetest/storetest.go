@@ -124,22 +124,20 @@ func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store, opts ...Opt
 			})
 		}
 	})
-	t.Run("Replace", func(t *testing.T) {
-		st := newStore(t)
-		r, ok := st.(tokenstore.Replacer)
-		if !ok {
-			t.Skip("the store is not a tokenstore.Replacer")
-		}
-		s.replace(t, st, r, cfg.ctx(t))
-	})
-	t.Run("Keys", func(t *testing.T) {
-		st := newStore(t)
-		l, ok := st.(tokenstore.Lister)
-		if !ok {
-			t.Skip("the store is not a tokenstore.Lister")
-		}
-		s.keys(t, st, l, cfg.ctx(t))
-	})
+	t.Run("Replace", func(t *testing.T) { runWith(t, newStore, cfg, "tokenstore.Replacer", s.replace) })
+	t.Run("Keys", func(t *testing.T) { runWith(t, newStore, cfg, "tokenstore.Lister", s.keys) })
+}
+
+// runWith runs check on a new store when the store implements the optional
+// interface C, and skips the test otherwise.
+func runWith[C any](t *testing.T, newStore func(t *testing.T) tokenstore.Store, cfg config, name string,
+	check func(*testing.T, tokenstore.Store, C, context.Context)) {
+	st := newStore(t)
+	c, ok := st.(C)
+	if !ok {
+		t.Skipf("the store is not a %s", name)
+	}
+	check(t, st, c, cfg.ctx(t))
 }
 
 type suite struct {
