@@ -265,10 +265,7 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(struct {
-		*client.UserInfo
-		Scopes []string `json:"scopes"`
-	}{info, u.Token().Scopes})
+	_ = json.NewEncoder(w).Encode(meJSON(info, u.Token().Scopes))
 }
 
 // maxListedVideos bounds the videos page: a few API pages at most.
@@ -311,4 +308,18 @@ func (a *app) render(w http.ResponseWriter, status int, name string, data any) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(b.String()))
+}
+
+// meJSON is the /api/me answer: the profile fields TikTok returned (only
+// those the granted scopes allow, so a missing stats scope shows as absent
+// counts rather than zeros) and the granted scopes.
+func meJSON(info *client.UserInfo, scopes []string) map[string]any {
+	out := map[string]any{}
+	if err := json.Unmarshal(info.Raw(), &out); err != nil || out == nil {
+		out = map[string]any{}
+	}
+	out["open_id"] = info.OpenID
+	out["display_name"] = info.DisplayName
+	out["scopes"] = scopes
+	return out
 }

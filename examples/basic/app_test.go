@@ -177,6 +177,34 @@ func TestLoginShowsProfileAndAPI(t *testing.T) {
 	assert.Contains(t, readBody(t, ta.do(t, http.MethodGet, "/", htmlAccept, nil)), `href="/me"`)
 }
 
+// /api/me shows the fields TikTok returned for the granted scopes: without
+// user.info.stats the counts are absent, not zeros that look like data.
+func TestAPIMeShowsOnlyGrantedFields(t *testing.T) {
+	for _, tc := range []struct {
+		scopes    []string
+		withStats bool
+	}{
+		{[]string{"user.info.basic", "user.info.profile"}, false},
+		{[]string{"user.info.basic", "user.info.stats"}, true},
+	} {
+		t.Run(strings.Join(tc.scopes, ","), func(t *testing.T) {
+			ta := newTestApp(t, tc.scopes...)
+			ta.login(t)
+			resp := ta.do(t, http.MethodGet, "/api/me", "application/json", nil)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			var me map[string]any
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&me))
+			assert.NotEmpty(t, me["open_id"])
+			assert.NotEmpty(t, me["display_name"])
+			assert.ElementsMatch(t, tc.scopes, me["scopes"])
+			_, hasCount := me["follower_count"]
+			assert.Equal(t, tc.withStats, hasCount, "follower_count in %v", me)
+			_, hasBio := me["bio_description"]
+			assert.Equal(t, !tc.withStats, hasBio, "bio_description (user.info.profile) in %v", me)
+		})
+	}
+}
+
 func TestExpiredTokenIsRefreshed(t *testing.T) {
 	ta := newTestApp(t)
 	ta.login(t)
