@@ -89,6 +89,10 @@ type SourceConfig struct {
 //     returned and the token kept; the next call tries again. If the
 //     access token is still valid (only within Margin of its expiry), it
 //     is returned instead of the error.
+//   - With a store that is a Replacer (SQL, Memory), the refreshed token
+//     is written only while the key still holds a token: a delete by
+//     another instance during the refresh stands, the new token is revoked
+//     and the caller gets ErrLoginRequired.
 //   - A refresh runs detached from the caller's cancellation, bounded by
 //     LeaseTTL: a caller that gives up does not abandon a rotated refresh
 //     token half way.
