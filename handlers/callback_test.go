@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -269,7 +270,16 @@ func TestCredentialsRedacted(t *testing.T) {
 	var sb strings.Builder
 	logger := newTextLogger(&sb)
 	logger.Info("login", "result", res, "credentials", res.Credentials, "ptr", &res)
+	var jb strings.Builder
+	slog.New(slog.NewJSONHandler(&jb, nil)).Info("nested", "v", struct{ R *AuthResult }{&res})
+	asJSON, err := json.Marshal(res)
+	require.NoError(t, err)
+	var back struct{ Credentials map[string]any }
+	require.NoError(t, json.Unmarshal(asJSON, &back))
+	assert.Equal(t, "REDACTED", back.Credentials["Token"])
+	assert.Equal(t, []any{"user.info.basic"}, back.Credentials["Scopes"])
 	for _, s := range []string{
+		string(asJSON), jb.String(),
 		fmt.Sprint(res), fmt.Sprintf("%+v", res), fmt.Sprintf("%#v", res), fmt.Sprintf("%v", &res),
 		fmt.Sprint(res.Credentials), fmt.Sprintf("%#v", res.Credentials), fmt.Sprintf("%q", res.Credentials),
 		sb.String(),

@@ -102,7 +102,8 @@ func infoOf(u *client.UserInfo) Info {
 }
 
 // Credentials is the token part of an AuthResult (OmniAuth's
-// "credentials"). Its String, GoString, Format and LogValue hide the tokens.
+// "credentials"). Its String, GoString, Format, LogValue and MarshalJSON
+// hide the tokens.
 type Credentials struct {
 	// Token is the access token.
 	Token string
@@ -147,6 +148,20 @@ func (c Credentials) LogValue() slog.Value {
 		slog.String("token", hidden(c.Token)),
 		slog.String("refresh_token", hidden(c.RefreshToken)),
 	)
+}
+
+// MarshalJSON encodes c with the tokens hidden, as LogValue does, so that
+// an AuthResult encoded as JSON (an API answer, or a JSON log of a value
+// that holds one) never carries a secret. The token itself is
+// AuthResult.Token; store it with a token store, not as this JSON.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Token         string
+		RefreshToken  string
+		Expiry        time.Time
+		RefreshExpiry time.Time
+		Scopes        []string
+	}{hidden(c.Token), hidden(c.RefreshToken), c.Expiry, c.RefreshExpiry, c.Scopes})
 }
 
 // Extra is the raw part of an AuthResult (OmniAuth's "extra").
