@@ -22,7 +22,7 @@ const (
 	// "file:app.db?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)".
 	SQLite
 	// MySQL: MySQL 5.7+/8 or MariaDB (? placeholders, ON DUPLICATE KEY
-	// UPDATE). Driver: github.com/go-sql-driver/mysql; set
+	// UPDATE); tested on MariaDB 10.11. Driver: github.com/go-sql-driver/mysql; set
 	// clientFoundRows=true so a holder that renews its lease within the
 	// same millisecond is told it still holds it.
 	MySQL

@@ -7,8 +7,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestQueries pins the SQL each dialect runs; MySQL has no server in the
-// tests, so this is where its statements are checked.
+// TestQueries pins the SQL each dialect runs, so that a change to a
+// statement is a deliberate one; the stores run them on real servers in
+// stores_test.go and source_test.go.
 func TestQueries(t *testing.T) {
 	tests := []struct {
 		d    Dialect

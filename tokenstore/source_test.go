@@ -18,6 +18,8 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testmysql"
+	"github.com/tiktokkit/tiktokkit/internal/testpg"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/storetest"
 )
@@ -35,6 +37,12 @@ var leasingBackends = []backend{
 	{"memory", func(*testing.T) tokenstore.Store { return tokenstore.NewMemory() }, plainCtx},
 	{"sqlite", func(t *testing.T) tokenstore.Store {
 		return newSQLStore(t, openSQLite(t), tokenstore.SQLite, testKeyRing(t, "k1"))
+	}, plainCtx},
+	{"postgres", func(t *testing.T) tokenstore.Store {
+		return newSQLStore(t, testpg.Open(t), tokenstore.Postgres, testKeyRing(t, "k1"))
+	}, plainCtx},
+	{"mysql", func(t *testing.T) tokenstore.Store {
+		return newSQLStore(t, testmysql.Open(t), tokenstore.MySQL, testKeyRing(t, "k1"))
 	}, plainCtx},
 }
 

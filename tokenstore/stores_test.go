@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	_ "modernc.org/sqlite"
 
+	"github.com/tiktokkit/tiktokkit/internal/testmysql"
 	"github.com/tiktokkit/tiktokkit/internal/testpg"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/storetest"
@@ -99,6 +100,29 @@ func TestPostgresConformance(t *testing.T) {
 		t.Cleanup(func() { st.Close() })
 		return st
 	})
+}
+
+func TestMySQLConformance(t *testing.T) {
+	for _, encrypted := range []bool{true, false} {
+		t.Run(map[bool]string{true: "encrypted", false: "plain"}[encrypted], func(t *testing.T) {
+			db := testmysql.Open(t)
+			n := 0
+			storetest.Run(t, func(t *testing.T) tokenstore.Store {
+				// One database, a fresh table per subtest.
+				n++
+				var ring *tokenstore.KeyRing
+				if encrypted {
+					ring = testKeyRing(t, "k1")
+				}
+				st, err := tokenstore.NewSQL(db, tokenstore.SQLConfig{Dialect: tokenstore.MySQL, Table: fmt.Sprintf("tokens_%d", n),
+					Keys: ring, Logger: slog.New(slog.DiscardHandler)})
+				require.NoError(t, err)
+				require.NoError(t, st.Migrate(t.Context()))
+				t.Cleanup(func() { st.Close() })
+				return st
+			})
+		})
+	}
 }
 
 func TestSessionConformance(t *testing.T) {

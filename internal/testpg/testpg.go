@@ -51,10 +51,17 @@ var (
 // it may have started. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	Stop()
+	os.Exit(code)
+}
+
+// Stop stops the cluster this package started, if any. Main calls it; a
+// TestMain that does more than Main calls it after m.Run.
+func Stop() {
 	if stopFn != nil {
 		stopFn()
+		stopFn = nil
 	}
-	os.Exit(code)
 }
 
 // DSN returns the DSN of the server's maintenance database, starting a
