@@ -10,6 +10,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/internal/testmysql"
 	"github.com/tiktokkit/tiktokkit/internal/testpg"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/storetest"
@@ -44,6 +45,10 @@ var benchBackends = []struct {
 	{"postgres", func(b *testing.B) benchBackend { return sqlBackend(b, testpg.Open(b), tokenstore.Postgres, nil) }},
 	{"postgres-encrypted", func(b *testing.B) benchBackend {
 		return sqlBackend(b, testpg.Open(b), tokenstore.Postgres, testKeyRing(b, "k1"))
+	}},
+	{"mysql", func(b *testing.B) benchBackend { return sqlBackend(b, testmysql.Open(b), tokenstore.MySQL, nil) }},
+	{"mysql-encrypted", func(b *testing.B) benchBackend {
+		return sqlBackend(b, testmysql.Open(b), tokenstore.MySQL, testKeyRing(b, "k1"))
 	}},
 }
 
@@ -122,8 +127,11 @@ func BenchmarkSQLGetVsBareSelect(b *testing.B) {
 				b.Fatal(err)
 			}
 			query := `SELECT token, key_id FROM ` + be.table + ` WHERE "key" = ?`
-			if be.dialect == tokenstore.Postgres {
+			switch be.dialect {
+			case tokenstore.Postgres:
 				query = `SELECT token, key_id FROM ` + be.table + ` WHERE "key" = $1`
+			case tokenstore.MySQL:
+				query = "SELECT token, key_id FROM " + be.table + " WHERE `key` = ?"
 			}
 			b.Run("bare", func(b *testing.B) {
 				b.ReportAllocs()
