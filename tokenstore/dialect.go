@@ -113,7 +113,7 @@ func Schema(d Dialect, table string) (string, error) {
 const (
 	qGet = iota
 	qPut
-	qReplace // args: token, key_id, updated_at, key
+	qReplace // args: token, key_id, updated_at, key, the token column as read
 	qDelete
 	qKeys
 	qLeaseTake    // args: holder, until, key, holder, now
@@ -133,7 +133,7 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 	var q [numQueries]string
 	q[qGet] = "SELECT token, key_id FROM " + table + " WHERE " + k + " = ?"
 	q[qDelete] = "DELETE FROM " + table + " WHERE " + k + " = ?"
-	q[qReplace] = "UPDATE " + table + " SET token = ?, key_id = ?, updated_at = ? WHERE " + k + " = ? AND token IS NOT NULL"
+	q[qReplace] = "UPDATE " + table + " SET token = ?, key_id = ?, updated_at = ? WHERE " + k + " = ? AND token = ?"
 	q[qKeys] = "SELECT " + k + " FROM " + table + " WHERE token IS NOT NULL"
 	q[qLeaseTake] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
 		" = ? AND (lease_holder = '' OR lease_holder = ? OR lease_until <= ?)"

@@ -18,7 +18,7 @@ func TestQueries(t *testing.T) {
 		{MySQL, [numQueries]string{
 			qGet:          "SELECT token, key_id FROM t WHERE `key` = ?",
 			qPut:          "INSERT INTO t (`key`, token, key_id, updated_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE token = VALUES(token), key_id = VALUES(key_id), updated_at = VALUES(updated_at)",
-			qReplace:      "UPDATE t SET token = ?, key_id = ?, updated_at = ? WHERE `key` = ? AND token IS NOT NULL",
+			qReplace:      "UPDATE t SET token = ?, key_id = ?, updated_at = ? WHERE `key` = ? AND token = ?",
 			qDelete:       "DELETE FROM t WHERE `key` = ?",
 			qKeys:         "SELECT `key` FROM t WHERE token IS NOT NULL",
 			qLeaseTake:    "UPDATE t SET lease_holder = ?, lease_until = ? WHERE `key` = ? AND (lease_holder = '' OR lease_holder = ? OR lease_until <= ?)",
@@ -29,7 +29,7 @@ func TestQueries(t *testing.T) {
 		{Postgres, [numQueries]string{
 			qGet:          `SELECT token, key_id FROM t WHERE "key" = $1`,
 			qPut:          `INSERT INTO t ("key", token, key_id, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT ("key") DO UPDATE SET token = excluded.token, key_id = excluded.key_id, updated_at = excluded.updated_at`,
-			qReplace:      `UPDATE t SET token = $1, key_id = $2, updated_at = $3 WHERE "key" = $4 AND token IS NOT NULL`,
+			qReplace:      `UPDATE t SET token = $1, key_id = $2, updated_at = $3 WHERE "key" = $4 AND token = $5`,
 			qDelete:       `DELETE FROM t WHERE "key" = $1`,
 			qKeys:         `SELECT "key" FROM t WHERE token IS NOT NULL`,
 			qLeaseTake:    `UPDATE t SET lease_holder = $1, lease_until = $2 WHERE "key" = $3 AND (lease_holder = '' OR lease_holder = $4 OR lease_until <= $5)`,
@@ -40,7 +40,7 @@ func TestQueries(t *testing.T) {
 		{SQLite, [numQueries]string{
 			qGet:          `SELECT token, key_id FROM t WHERE "key" = ?`,
 			qPut:          `INSERT INTO t ("key", token, key_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET token = excluded.token, key_id = excluded.key_id, updated_at = excluded.updated_at`,
-			qReplace:      `UPDATE t SET token = ?, key_id = ?, updated_at = ? WHERE "key" = ? AND token IS NOT NULL`,
+			qReplace:      `UPDATE t SET token = ?, key_id = ?, updated_at = ? WHERE "key" = ? AND token = ?`,
 			qDelete:       `DELETE FROM t WHERE "key" = ?`,
 			qKeys:         `SELECT "key" FROM t WHERE token IS NOT NULL`,
 			qLeaseTake:    `UPDATE t SET lease_holder = ?, lease_until = ? WHERE "key" = ? AND (lease_holder = '' OR lease_holder = ? OR lease_until <= ?)`,

@@ -105,13 +105,11 @@
 //     the refresh, so the deletion wins.
 //   - Delete on another instance (a disconnect or webhook it served) while
 //     this one refreshes: the refreshed token is saved with Replace (see
-//     Replacer), which writes only while a token is stored, so the
-//     deletion stands; the new token is revoked at TikTok (best effort) and
-//     the caller gets ErrLoginRequired. With a store that is no Replacer
-//     the save is a Put and can bring the token back; it was revoked at
-//     TikTok by then, so the next API call ends as "log in again". One race
-//     is left even with Replace: a user who disconnects and logs in again
-//     while the old grant's refresh is still at TikTok can have the new
-//     login's token overwritten by the old grant's; the next call then
-//     ends as "log in again".
+//     Replacer), a compare and swap against the token the refresh started
+//     from, so the deletion stands; the new token is revoked at TikTok
+//     (best effort) and the caller gets ErrLoginRequired. If the user has
+//     logged in again meanwhile, the new login's token stays and is the
+//     caller's answer. With a store that is no Replacer the save is a Put
+//     and can bring a deleted token back; it was revoked at TikTok by then,
+//     so the next API call ends as "log in again".
 package tokenstore

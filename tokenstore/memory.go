@@ -68,16 +68,16 @@ func (m *Memory) Put(_ context.Context, key string, tok *client.Token) error {
 	return nil
 }
 
-// Replace implements Replacer: it stores a copy of tok only when key holds
-// a token.
-func (m *Memory) Replace(_ context.Context, key string, tok *client.Token) (bool, error) {
-	if tok == nil {
+// Replace implements Replacer: it stores a copy of tok only when key still
+// holds old.
+func (m *Memory) Replace(_ context.Context, key string, old, tok *client.Token) (bool, error) {
+	if tok == nil || old == nil {
 		return false, errNilToken
 	}
 	c := copyToken(tok)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.tokens[key] == nil {
+	if !sameToken(m.tokens[key], old) {
 		return false, nil
 	}
 	m.tokens[key] = c

@@ -90,9 +90,10 @@ type SourceConfig struct {
 //     access token is still valid (only within Margin of its expiry), it
 //     is returned instead of the error.
 //   - With a store that is a Replacer (SQL, Memory), the refreshed token
-//     is written only while the key still holds a token: a delete by
-//     another instance during the refresh stands, the new token is revoked
-//     and the caller gets ErrLoginRequired.
+//     is written only if the key still holds the token it was refreshed
+//     from: a delete by another instance during the refresh stands (the
+//     new token is revoked and the caller gets ErrLoginRequired), and so
+//     does a new login (the caller gets the new login's token).
 //   - A refresh runs detached from the caller's cancellation, bounded by
 //     LeaseTTL: a caller that gives up does not abandon a rotated refresh
 //     token half way.
@@ -438,9 +439,9 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		// holds an old copy (a session saved by an earlier request, or a
 		// save that failed). Write the successor back instead of presenting
 		// a dead refresh token to TikTok.
-		if err := s.write(ctx, key, next); err != nil {
-			if errors.Is(err, errDeleted) {
-				return s.deletedMeanwhile(ctx, key, cur.RefreshToken, next)
+		if err := s.write(ctx, key, cur, next); err != nil {
+			if ok, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, err); ok {
+				return tok, after, err
 			}
 			return nil, nil, err
 		}
@@ -467,9 +468,9 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	}
 	next = inherit(cur, next)
 	s.remember(cur.RefreshToken, next)
-	if err := s.save(ctx, key, next); err != nil {
-		if errors.Is(err, errDeleted) {
-			return s.deletedMeanwhile(ctx, key, cur.RefreshToken, next)
+	if err := s.save(ctx, key, cur, next); err != nil {
+		if ok, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, err); ok {
+			return tok, after, err
 		}
 		lostSave = err
 		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory until it is",
@@ -537,7 +538,7 @@ func (s *Source) release(base context.Context, key string) {
 
 // save stores a refreshed token, trying three times: its refresh token may
 // be the only valid one left.
-func (s *Source) save(ctx context.Context, key string, tok *client.Token) error {
+func (s *Source) save(ctx context.Context, key string, old, tok *client.Token) error {
 	var err error
 	for i, wait := range []time.Duration{0, 20 * time.Millisecond, 100 * time.Millisecond} {
 		if i > 0 {
@@ -549,7 +550,7 @@ func (s *Source) save(ctx context.Context, key string, tok *client.Token) error 
 				return errors.Join(err, ctx.Err())
 			}
 		}
-		if err = s.write(ctx, key, tok); err == nil || errors.Is(err, errDeleted) {
+		if err = s.write(ctx, key, old, tok); err == nil || errors.Is(err, errDeleted) || errors.As(err, new(*supersededError)) {
 			return err
 		}
 	}
@@ -559,39 +560,69 @@ func (s *Source) save(ctx context.Context, key string, tok *client.Token) error 
 // errDeleted: the token was deleted while it was being refreshed.
 var errDeleted = errors.New("tokenstore: token deleted during its refresh")
 
-// write stores a refreshed token over the one it replaces. With a Replacer
-// it writes only while a token is stored, and returns errDeleted when the
-// key was deleted meanwhile (by another instance: in this process Delete
-// waits for the refresh).
-func (s *Source) write(ctx context.Context, key string, tok *client.Token) error {
+// supersededError: the store holds another token than the one refreshed
+// (the user logged in again, or another instance wrote one).
+type supersededError struct{ by *client.Token }
+
+func (e *supersededError) Error() string {
+	return "tokenstore: the stored token changed during its refresh"
+}
+
+// write stores tok, refreshed from old. With a Replacer it writes only
+// while the key still holds old, and otherwise returns errDeleted (the key
+// was deleted by another instance: in this process Delete waits for the
+// refresh) or a *supersededError with the token the key holds now.
+func (s *Source) write(ctx context.Context, key string, old, tok *client.Token) error {
 	if s.replacer == nil {
 		return s.store.Put(ctx, key, tok)
 	}
-	ok, err := s.replacer.Replace(ctx, key, tok)
-	if err != nil {
+	ok, err := s.replacer.Replace(ctx, key, old, tok)
+	if err != nil || ok {
 		return err
 	}
-	if !ok {
+	stored, err := s.store.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
 		return errDeleted
+	case err != nil:
+		return err
 	}
-	return nil
+	return &supersededError{by: stored}
 }
 
-// deletedMeanwhile ends a refresh whose key was deleted while TikTok was
-// answering: the deletion stands, the new grant is revoked (best effort)
-// and the caller must log in again.
-func (s *Source) deletedMeanwhile(ctx context.Context, key, old string, next *client.Token) (*client.Token, func(), error) {
+// overtaken ends a refresh whose key changed while TikTok was answering,
+// when err says so (ok). What happened to the key stands and next, the
+// token refreshed from the old one, is dropped:
+//   - deleted: next is revoked (best effort) and the caller must log in
+//     again;
+//   - replaced by another token: that token is the answer when it is valid.
+//     next is not revoked: the two may share a grant.
+func (s *Source) overtaken(ctx context.Context, key, old string, next *client.Token, err error) (bool, *client.Token, func(), error) {
+	var sup *supersededError
+	deleted := errors.Is(err, errDeleted)
+	if !deleted && !errors.As(err, &sup) {
+		return false, nil, nil, nil
+	}
 	s.mu.Lock()
 	delete(s.grace, old)
 	s.mu.Unlock()
 	s.cache.drop(key)
-	if err := s.cfg.Client.Revoke(ctx, next.AccessToken); err != nil {
-		s.log.WarnContext(ctx, "tokenstore: could not revoke the token refreshed after its deletion",
-			slog.String("key", key), slog.Any("error", err))
+	if deleted {
+		if err := s.cfg.Client.Revoke(ctx, next.AccessToken); err != nil {
+			s.log.WarnContext(ctx, "tokenstore: could not revoke the token refreshed after its deletion",
+				slog.String("key", key), slog.Any("error", err))
+		}
+		s.log.InfoContext(ctx, "tokenstore: token deleted while it was being refreshed; the deletion stands",
+			slog.String("key", key))
+		return true, nil, nil, loginRequired(key, "the token was deleted while it was being refreshed", ErrNotFound)
 	}
-	s.log.InfoContext(ctx, "tokenstore: token deleted while it was being refreshed; the deletion stands",
+	s.log.InfoContext(ctx, "tokenstore: the stored token changed while it was being refreshed; keeping the stored one",
 		slog.String("key", key))
-	return nil, nil, loginRequired(key, "the token was deleted while it was being refreshed", ErrNotFound)
+	if now := s.now(); sup.by.Valid(now) {
+		s.cache.put(key, sup.by, now)
+		return true, sup.by, nil, nil
+	}
+	return true, nil, nil, fmt.Errorf("tokenstore: refresh %q: %w; try again", key, err)
 }
 
 // refused handles invalid_grant. Before deleting, it reloads: when the

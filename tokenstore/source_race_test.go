@@ -128,3 +128,48 @@ func TestDeleteByAnotherInstanceDuringRefreshStaysDeleted(t *testing.T) {
 		})
 	}
 }
+
+// A user who disconnects and logs in again (another instance serves both)
+// while this instance's refresh of the old grant is at TikTok keeps the new
+// login: the refresh's save is a compare and swap, so it does not overwrite
+// the new token with the old grant's, and the caller gets the new token.
+func TestLoginDuringRefreshIsNotOverwritten(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			e := newEnv(t, 0)
+			user := e.users[0]
+			st := b.store(t)
+			ctx := b.ctx(t, st)
+			e.login(t, st, user)
+			refresher := e.source(t, tokenstore.SourceConfig{Store: st})
+			other := e.source(t, tokenstore.SourceConfig{Store: st})
+			e.expire()
+			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
+			type result struct {
+				tok *client.Token
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				tok, err := refresher.Token(ctx, user)
+				done <- result{tok, err}
+			}()
+			waitFor(t, "the refresh to reach TikTok", func() bool { return e.emu.Calls(tiktoktest.EndpointToken) == 1 })
+			require.NoError(t, other.Delete(ctx, user))
+			fresh := e.issue(t, user)
+			require.NoError(t, other.Save(ctx, user, fresh))
+			r := <-done
+			require.NoError(t, r.err)
+			require.Equal(t, fresh.AccessToken, r.tok.AccessToken, "the caller gets the new login's token")
+			require.Equal(t, 1, e.refreshes())
+
+			got, err := st.Get(ctx, user)
+			require.NoError(t, err)
+			require.Equal(t, fresh.RefreshToken, got.RefreshToken, "the new login was overwritten by the old grant's refresh")
+			require.Zero(t, e.emu.Calls(tiktoktest.EndpointRevoke), "nothing is revoked: the new login must stay valid")
+			tok, err := refresher.Token(ctx, user)
+			require.NoError(t, err)
+			require.Equal(t, fresh.AccessToken, tok.AccessToken)
+		})
+	}
+}

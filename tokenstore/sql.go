@@ -41,8 +41,9 @@ type SQLConfig struct {
 // SQL is a Store on a database/sql database: PostgreSQL, SQLite or MySQL.
 // It is the store for apps with more than one instance: it implements
 // Leaser with a conditional UPDATE that only one instance wins, so
-// instances never refresh one user's token at once, Replacer, so that a
-// refresh never brings back a token another instance deleted, and Lister.
+// instances never refresh one user's token at once, Replacer (compare and
+// swap), so that a refresh never undoes another instance's delete or
+// login, and Lister.
 // Bring your
 // own driver; this package imports none.
 //
@@ -193,22 +194,51 @@ func (s *SQL) Put(ctx context.Context, key string, tok *client.Token) error {
 	return nil
 }
 
-// Replace implements Replacer: it overwrites the token under key, encrypted
-// like Put, only when the row holds one. It keeps the lease columns.
-func (s *SQL) Replace(ctx context.Context, key string, tok *client.Token) (bool, error) {
+// Replace implements Replacer. It reads the row, checks that it holds old,
+// and overwrites it with tok (encrypted like Put) by an UPDATE conditioned
+// on the ciphertext it read, so a write in between makes it read again
+// rather than overwrite. It keeps the lease columns. A row that cannot be
+// decrypted or decoded is an error, and is left as it is.
+func (s *SQL) Replace(ctx context.Context, key string, old, tok *client.Token) (bool, error) {
+	if old == nil {
+		return false, errNilToken
+	}
 	keyID, data, err := s.codec.encode(key, tok)
 	if err != nil {
 		return false, err
 	}
-	res, err := s.exec(ctx, qReplace, data, keyID, s.now().UnixMilli(), key)
-	if err != nil {
-		return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
+	for range 5 {
+		var (
+			cur   []byte
+			curID string
+		)
+		err := s.queryRow(ctx, qGet, key).Scan(&cur, &curID)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && cur == nil) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
+		}
+		stored, err := s.codec.decode(key, curID, cur)
+		if err != nil {
+			return false, err
+		}
+		if !sameToken(stored, old) {
+			return false, nil
+		}
+		res, err := s.exec(ctx, qReplace, data, keyID, s.now().UnixMilli(), key, cur)
+		if err != nil {
+			return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
+		}
+		if n > 0 {
+			return true, nil
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
-	}
-	return n > 0, nil
+	return false, fmt.Errorf("tokenstore: replace %q: the row kept changing", key)
 }
 
 // Delete removes the row under key, lease included.

@@ -90,17 +90,20 @@ type Leaser interface {
 	ReleaseLease(ctx context.Context, key, holder string) error
 }
 
-// Replacer is implemented by stores that can overwrite a token only while
-// one is stored. Source saves a refreshed token with Replace when the store
-// has it, so that a token deleted while its refresh was in flight (a
-// disconnect or a deauthorization webhook served by another instance) stays
-// deleted instead of coming back with the refresh's save.
+// Replacer is implemented by stores that can overwrite a token only if it
+// is still the one the caller read (compare and swap). Source saves a
+// refreshed token with Replace when the store has it, so that whatever
+// happened to the key while the refresh was at TikTok stands: a delete (a
+// disconnect or a deauthorization webhook served by another instance) is
+// not undone, and a newer token (the user logged in again) is not
+// overwritten with the old grant's.
 type Replacer interface {
-	// Replace stores tok under key if key holds a token, and reports
-	// whether it did. When key holds none it stores nothing and returns
-	// false and a nil error. Like Put, it is atomic per key and keeps any
-	// lease on the key.
-	Replace(ctx context.Context, key string, tok *client.Token) (bool, error)
+	// Replace stores tok under key if key still holds old, compared by
+	// access and refresh token, and reports whether it did. When key holds
+	// nothing or another token, it stores nothing and returns false and a
+	// nil error. Like Put, it is atomic per key and keeps any lease on the
+	// key.
+	Replace(ctx context.Context, key string, old, tok *client.Token) (bool, error)
 }
 
 // Lister is implemented by stores that can list their keys, for maintenance
@@ -109,6 +112,12 @@ type Replacer interface {
 type Lister interface {
 	// Keys returns every key that holds a token, in byte order.
 	Keys(ctx context.Context) ([]string, error)
+}
+
+// sameToken reports whether stored is the token old, as Replace compares
+// them: by access and refresh token.
+func sameToken(stored, old *client.Token) bool {
+	return stored != nil && stored.AccessToken == old.AccessToken && stored.RefreshToken == old.RefreshToken
 }
 
 // loginRequiredError is the error behind ErrLoginRequired: it names the key

@@ -17,7 +17,7 @@
 // exactly one of many racing holders, independent of the token, and that it
 // expires (this waits a few hundred milliseconds of real time). When the
 // store is a tokenstore.Lister it checks Keys, and when it is a
-// tokenstore.Replacer it checks that Replace never writes a missing key.
+// tokenstore.Replacer it checks that Replace is a compare and swap.
 package storetest
 
 import (
@@ -240,53 +240,91 @@ func (s suite) delete(t *testing.T, st tokenstore.Store, ctx context.Context) {
 	assert.Empty(t, Equal(FullToken(5), got))
 }
 
-// replace checks that Replace overwrites only a stored token: never a
-// missing key, a deleted one, or a key that holds only a lease.
+// replace checks that Replace is a compare and swap: it overwrites only the
+// token the caller names, never a missing key, a deleted one, a key that
+// holds only a lease or another token, and of many racing Replaces of one
+// token exactly one wins.
 func (s suite) replace(t *testing.T, st tokenstore.Store, r tokenstore.Replacer, ctx context.Context) {
-	ok, err := r.Replace(ctx, "absent", FullToken(1))
+	ok, err := r.Replace(ctx, "absent", FullToken(0), FullToken(1))
 	require.NoError(t, err)
 	require.False(t, ok, "Replace of a missing key reported success")
 	_, err = st.Get(ctx, "absent")
 	require.ErrorIs(t, err, tokenstore.ErrNotFound, "Replace of a missing key stored a token")
 
 	require.NoError(t, st.Put(ctx, "k", FullToken(2)))
-	ok, err = r.Replace(ctx, "k", FullToken(3))
+	ok, err = r.Replace(ctx, "k", FullToken(2), FullToken(3))
 	require.NoError(t, err)
-	require.True(t, ok, "Replace of a stored token reported failure")
+	require.True(t, ok, "Replace of the stored token reported failure")
 	got, err := st.Get(ctx, "k")
 	require.NoError(t, err)
 	if d := Equal(FullToken(3), got); d != "" {
 		t.Errorf("Get after Replace (-want +got):\n%s", d)
 	}
 
+	// The key now holds 3: a Replace that expects 2 must not write.
+	ok, err = r.Replace(ctx, "k", FullToken(2), FullToken(4))
+	require.NoError(t, err)
+	require.False(t, ok, "Replace of a token that is no longer stored reported success")
+	got, err = st.Get(ctx, "k")
+	require.NoError(t, err)
+	assert.Empty(t, Equal(FullToken(3), got), "Replace overwrote a token other than the one named")
+
 	require.NoError(t, st.Delete(ctx, "k"))
-	ok, err = r.Replace(ctx, "k", FullToken(4))
+	ok, err = r.Replace(ctx, "k", FullToken(3), FullToken(5))
 	require.NoError(t, err)
 	require.False(t, ok, "Replace after Delete reported success")
 	_, err = st.Get(ctx, "k")
 	require.ErrorIs(t, err, tokenstore.ErrNotFound, "Replace brought a deleted token back")
 
-	_, err = r.Replace(ctx, "nil", nil)
-	require.Error(t, err, "Replace of a nil token must fail")
+	require.NoError(t, st.Put(ctx, "nil", FullToken(6)))
+	_, err = r.Replace(ctx, "nil", FullToken(6), nil)
+	require.Error(t, err, "Replace with a nil token must fail")
 
 	if l, ok := st.(tokenstore.Leaser); ok {
 		won, err := l.TryLease(ctx, "leased", "holder", time.Minute)
 		require.NoError(t, err)
 		require.True(t, won)
-		ok, err = r.Replace(ctx, "leased", FullToken(5))
+		ok, err = r.Replace(ctx, "leased", FullToken(6), FullToken(7))
 		require.NoError(t, err)
 		require.False(t, ok, "Replace of a key that holds only a lease reported success")
 		_, err = st.Get(ctx, "leased")
 		require.ErrorIs(t, err, tokenstore.ErrNotFound)
 
-		require.NoError(t, st.Put(ctx, "leased", FullToken(6)))
-		ok, err = r.Replace(ctx, "leased", FullToken(7))
+		require.NoError(t, st.Put(ctx, "leased", FullToken(8)))
+		ok, err = r.Replace(ctx, "leased", FullToken(8), FullToken(9))
 		require.NoError(t, err)
 		require.True(t, ok)
 		won, err = l.TryLease(ctx, "leased", "other", time.Minute)
 		require.NoError(t, err)
 		require.False(t, won, "Replace ended the lease")
 	}
+
+	// Racing Replaces of one token: exactly one wins, whole.
+	require.NoError(t, st.Put(ctx, "race", FullToken(100)))
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		wins []int
+	)
+	for i := 1; i <= s.cfg.workers; i++ {
+		wg.Go(func() {
+			ok, err := r.Replace(ctx, "race", FullToken(100), FullToken(100+i))
+			if err != nil {
+				t.Errorf("Replace %d: %v", i, err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				wins = append(wins, i)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.Len(t, wins, 1, "racing Replaces of one token: want exactly one winner")
+	got, err = st.Get(ctx, "race")
+	require.NoError(t, err)
+	assert.Empty(t, Equal(FullToken(100+wins[0]), got), "the stored token is not the winner's")
 }
 
 func (s suite) deleteMissing(t *testing.T, st tokenstore.Store, ctx context.Context) {

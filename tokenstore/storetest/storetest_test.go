@@ -29,6 +29,7 @@ var broken = map[string]struct {
 	"no copy on put":    {func() tokenstore.Store { return &aliasStore{m: map[string]*client.Token{}} }, "PutStoresACopy"},
 	"lease for anyone":  {func() tokenstore.Store { return greedyLeaser{tokenstore.NewMemory()} }, "Lease/Exclusive"},
 	"replace upserts":   {func() tokenstore.Store { return upsertingReplacer{tokenstore.NewMemory()} }, "Replace"},
+	"replace races":     {func() tokenstore.Store { return checkThenWriteReplacer{tokenstore.NewMemory()} }, "Replace"},
 }
 
 // TestSuiteCatchesBrokenStores runs the suite in a child process against
@@ -102,10 +103,23 @@ func (greedyLeaser) TryLease(context.Context, string, string, time.Duration) (bo
 	return true, nil
 }
 
-// upsertingReplacer's Replace writes whether or not a token is stored, which
-// would bring back a token deleted during a refresh.
+// upsertingReplacer's Replace writes whatever the key holds, which would
+// bring back a token deleted during a refresh.
 type upsertingReplacer struct{ *tokenstore.Memory }
 
-func (u upsertingReplacer) Replace(ctx context.Context, k string, t *client.Token) (bool, error) {
+func (u upsertingReplacer) Replace(ctx context.Context, k string, _, t *client.Token) (bool, error) {
 	return true, u.Put(ctx, k, t)
+}
+
+// checkThenWriteReplacer compares and then writes in two steps, so racing
+// Replaces can all win.
+type checkThenWriteReplacer struct{ *tokenstore.Memory }
+
+func (c checkThenWriteReplacer) Replace(ctx context.Context, k string, old, t *client.Token) (bool, error) {
+	cur, err := c.Get(ctx, k)
+	if err != nil || cur.AccessToken != old.AccessToken || cur.RefreshToken != old.RefreshToken {
+		return false, nil
+	}
+	time.Sleep(time.Millisecond)
+	return true, c.Put(ctx, k, t)
 }
