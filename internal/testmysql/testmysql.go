@@ -29,52 +29,35 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/tiktokkit/tiktokkit/internal/testserver"
 )
 
 // EnvDSN is the environment variable that names a running server.
 const EnvDSN = "TIKTOKKIT_TEST_MYSQL_DSN"
 
-var (
-	once     sync.Once
-	baseDSN  string
-	startErr error
-	stopFn   func()
-)
+var server = testserver.Lazy{
+	Name:  "MySQL server",
+	Env:   EnvDSN,
+	Hint:  "install mariadb-server",
+	Start: startServer,
+}
 
 // Stop stops the server this package started, if any. Call it from TestMain
 // after m.Run.
-func Stop() {
-	if stopFn != nil {
-		stopFn()
-		stopFn = nil
-	}
-}
+func Stop() { server.Stop() }
 
 // DSN returns the DSN of the server (no database selected), starting a
 // throwaway server when needed. It skips the test when no server can be had,
 // and fails it instead when CI=true.
 func DSN(t testing.TB) string {
 	t.Helper()
-	once.Do(func() {
-		if dsn := os.Getenv(EnvDSN); dsn != "" {
-			baseDSN = dsn
-			return
-		}
-		baseDSN, stopFn, startErr = startServer()
-	})
-	if startErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testmysql: a MySQL-compatible server is required under CI=true: %v", startErr)
-		}
-		t.Skipf("testmysql: no MySQL server (set %s or install mariadb-server): %v", EnvDSN, startErr)
-	}
-	return baseDSN
+	return server.DSN(t)
 }
 
 // Open makes a fresh database and returns a pool on it, with
@@ -95,10 +78,7 @@ func Open(t testing.TB) *sql.DB {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testmysql: create database: %v", err)
-		}
-		t.Skipf("testmysql: cannot create a database: %v", err)
+		testserver.Unavailable(t, "testmysql: cannot create a database: %v", err)
 	}
 	t.Cleanup(func() {
 		admin, err := sql.Open("mysql", cfg.FormatDSN())

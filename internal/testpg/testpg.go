@@ -35,17 +35,19 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+
+	"github.com/tiktokkit/tiktokkit/internal/testserver"
 )
 
 // EnvDSN is the environment variable that names a running server.
 const EnvDSN = "TIKTOKKIT_TEST_POSTGRES_DSN"
 
-var (
-	once     sync.Once
-	baseDSN  string
-	startErr error
-	stopFn   func()
-)
+var server = testserver.Lazy{
+	Name:  "PostgreSQL",
+	Env:   EnvDSN,
+	Hint:  "install initdb and pg_ctl",
+	Start: startCluster,
+}
 
 // Main runs the tests of a package that uses this one and stops the cluster
 // it may have started. Call it from TestMain.
@@ -57,32 +59,14 @@ func Main(m *testing.M) {
 
 // Stop stops the cluster this package started, if any. Main calls it; a
 // TestMain that does more than Main calls it after m.Run.
-func Stop() {
-	if stopFn != nil {
-		stopFn()
-		stopFn = nil
-	}
-}
+func Stop() { server.Stop() }
 
 // DSN returns the DSN of the server's maintenance database, starting a
 // throwaway cluster when needed. It skips the test when no server can be had,
 // and fails it instead when CI=true.
 func DSN(t testing.TB) string {
 	t.Helper()
-	once.Do(func() {
-		if dsn := os.Getenv(EnvDSN); dsn != "" {
-			baseDSN = dsn
-			return
-		}
-		baseDSN, stopFn, startErr = startCluster()
-	})
-	if startErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testpg: PostgreSQL is required under CI=true: %v", startErr)
-		}
-		t.Skipf("testpg: no PostgreSQL (set %s or install initdb): %v", EnvDSN, startErr)
-	}
-	return baseDSN
+	return server.DSN(t)
 }
 
 // Open makes a fresh database on the server and returns a connection pool to
@@ -112,10 +96,7 @@ func OpenDSN(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testpg: create database: %v", err)
-		}
-		t.Skipf("testpg: cannot create a database on %s: %v", redact(base), err)
+		testserver.Unavailable(t, "testpg: cannot create a database on %s: %v", redact(base), err)
 	}
 	t.Cleanup(func() {
 		admin, err := sql.Open("pgx", base)
@@ -344,10 +325,7 @@ func StartCluster(t testing.TB) *Cluster {
 		}
 	}
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("testpg: PostgreSQL is required under CI=true: %v", err)
-		}
-		t.Skipf("testpg: cannot start a PostgreSQL cluster (install initdb and pg_ctl): %v", err)
+		testserver.Unavailable(t, "testpg: cannot start a PostgreSQL cluster (install initdb and pg_ctl): %v", err)
 	}
 	cl := &Cluster{c: c, up: true}
 	t.Cleanup(func() {
