@@ -91,6 +91,43 @@ func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
 }
 
+// overtakenRefresh sets up a refresh that another instance overtakes: a
+// user's expired token in a store of backend b shared by two Sources,
+// "refresher" and "other"; refresher starts a refresh whose answer TikTok
+// holds for 200 ms, and while it is held, meanwhile runs with other (a
+// disconnect, a new login). It returns refresher's answer.
+type overtakenRefresh struct {
+	e         *env
+	user      string
+	st        tokenstore.Store
+	ctx       context.Context
+	refresher *tokenstore.Source
+	tok       *client.Token
+	err       error
+}
+
+func runOvertakenRefresh(t *testing.T, b backend, meanwhile func(o *overtakenRefresh, other *tokenstore.Source)) *overtakenRefresh {
+	t.Helper()
+	e := newEnv(t, 0)
+	o := &overtakenRefresh{e: e, user: e.users[0], st: b.store(t)}
+	o.ctx = b.ctx(t, o.st)
+	e.login(t, o.st, o.user)
+	o.refresher = e.source(t, tokenstore.SourceConfig{Store: o.st})
+	other := e.source(t, tokenstore.SourceConfig{Store: o.st})
+	e.expire()
+	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		o.tok, o.err = o.refresher.Token(o.ctx, o.user)
+	}()
+	waitFor(t, "the refresh to reach TikTok", func() bool { return e.emu.Calls(tiktoktest.EndpointToken) == 1 })
+	meanwhile(o, other)
+	<-done
+	require.Equal(t, 1, e.refreshes())
+	return o
+}
+
 // A delete by another instance (a disconnect or a deauthorization webhook
 // it served) while this instance's refresh of the key is at TikTok must not
 // be undone by the refresh's save: the deletion stands, the new grant is
@@ -98,33 +135,18 @@ func TestDeleteDuringRefreshStaysDeleted(t *testing.T) {
 func TestDeleteByAnotherInstanceDuringRefreshStaysDeleted(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			user := e.users[0]
-			st := b.store(t)
-			ctx := b.ctx(t, st)
-			e.login(t, st, user)
-			refresher := e.source(t, tokenstore.SourceConfig{Store: st})
-			other := e.source(t, tokenstore.SourceConfig{Store: st})
-			e.expire()
-			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
-			errc := make(chan error, 1)
-			go func() {
-				_, err := refresher.Token(ctx, user)
-				errc <- err
-			}()
-			waitFor(t, "the refresh to reach TikTok", func() bool { return e.emu.Calls(tiktoktest.EndpointToken) == 1 })
-			require.NoError(t, other.Delete(ctx, user))
-			err := <-errc
-			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
-			require.ErrorIs(t, err, tokenstore.ErrNotFound)
-			require.Equal(t, 1, e.refreshes())
+			o := runOvertakenRefresh(t, b, func(o *overtakenRefresh, other *tokenstore.Source) {
+				require.NoError(t, other.Delete(o.ctx, o.user))
+			})
+			require.ErrorIs(t, o.err, tokenstore.ErrLoginRequired)
+			require.ErrorIs(t, o.err, tokenstore.ErrNotFound)
 
-			_, err = st.Get(ctx, user)
+			_, err := o.st.Get(o.ctx, o.user)
 			require.ErrorIs(t, err, tokenstore.ErrNotFound, "the refresh brought a deleted token back")
-			require.Equal(t, 1, e.emu.Calls(tiktoktest.EndpointRevoke), "the grant refreshed after the deletion is revoked")
-			_, err = refresher.Token(ctx, user)
+			require.Equal(t, 1, o.e.emu.Calls(tiktoktest.EndpointRevoke), "the grant refreshed after the deletion is revoked")
+			_, err = o.refresher.Token(o.ctx, o.user)
 			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
-			require.Equal(t, 1, e.refreshes(), "no refresh after the deletion")
+			require.Equal(t, 1, o.e.refreshes(), "no refresh after the deletion")
 		})
 	}
 }
@@ -136,38 +158,20 @@ func TestDeleteByAnotherInstanceDuringRefreshStaysDeleted(t *testing.T) {
 func TestLoginDuringRefreshIsNotOverwritten(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			user := e.users[0]
-			st := b.store(t)
-			ctx := b.ctx(t, st)
-			e.login(t, st, user)
-			refresher := e.source(t, tokenstore.SourceConfig{Store: st})
-			other := e.source(t, tokenstore.SourceConfig{Store: st})
-			e.expire()
-			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
-			type result struct {
-				tok *client.Token
-				err error
-			}
-			done := make(chan result, 1)
-			go func() {
-				tok, err := refresher.Token(ctx, user)
-				done <- result{tok, err}
-			}()
-			waitFor(t, "the refresh to reach TikTok", func() bool { return e.emu.Calls(tiktoktest.EndpointToken) == 1 })
-			require.NoError(t, other.Delete(ctx, user))
-			fresh := e.issue(t, user)
-			require.NoError(t, other.Save(ctx, user, fresh))
-			r := <-done
-			require.NoError(t, r.err)
-			require.Equal(t, fresh.AccessToken, r.tok.AccessToken, "the caller gets the new login's token")
-			require.Equal(t, 1, e.refreshes())
+			var fresh *client.Token
+			o := runOvertakenRefresh(t, b, func(o *overtakenRefresh, other *tokenstore.Source) {
+				require.NoError(t, other.Delete(o.ctx, o.user))
+				fresh = o.e.issue(t, o.user)
+				require.NoError(t, other.Save(o.ctx, o.user, fresh))
+			})
+			require.NoError(t, o.err)
+			require.Equal(t, fresh.AccessToken, o.tok.AccessToken, "the caller gets the new login's token")
 
-			got, err := st.Get(ctx, user)
+			got, err := o.st.Get(o.ctx, o.user)
 			require.NoError(t, err)
 			require.Equal(t, fresh.RefreshToken, got.RefreshToken, "the new login was overwritten by the old grant's refresh")
-			require.Zero(t, e.emu.Calls(tiktoktest.EndpointRevoke), "nothing is revoked: the new login must stay valid")
-			tok, err := refresher.Token(ctx, user)
+			require.Zero(t, o.e.emu.Calls(tiktoktest.EndpointRevoke), "nothing is revoked: the new login must stay valid")
+			tok, err := o.refresher.Token(o.ctx, o.user)
 			require.NoError(t, err)
 			require.Equal(t, fresh.AccessToken, tok.AccessToken)
 		})

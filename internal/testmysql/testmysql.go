@@ -19,9 +19,7 @@ package testmysql
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -69,28 +67,7 @@ func Open(t testing.TB) *sql.DB {
 	if err != nil {
 		t.Fatalf("testmysql: %s: %v", EnvDSN, err)
 	}
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatalf("testmysql: open: %v", err)
-	}
-	defer admin.Close()
-	name := "tk_" + randomHex(8)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		testserver.Unavailable(t, "testmysql: cannot create a database: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("mysql", cfg.FormatDSN())
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name)
-	})
-	cfg.DBName = name
+	cfg.DBName = testserver.FreshDatabase(t, "mysql", cfg.FormatDSN(), "DROP DATABASE IF EXISTS %s")
 	cfg.ClientFoundRows = true
 	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
@@ -98,12 +75,6 @@ func Open(t testing.TB) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // find returns the first of names found on PATH or in the usual

@@ -14,10 +14,7 @@
 package testpg
 
 import (
-	"context"
-	crand "crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -32,7 +29,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 
@@ -87,28 +83,7 @@ func Open(t testing.TB) *sql.DB {
 func OpenDSN(t testing.TB) string {
 	t.Helper()
 	base := DSN(t)
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("testpg: open: %v", err)
-	}
-	defer admin.Close()
-	name := "tk_" + randomHex(8)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		testserver.Unavailable(t, "testpg: cannot create a database on %s: %v", redact(base), err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
-	return withDatabase(base, name)
+	return withDatabase(base, testserver.FreshDatabase(t, "pgx", base, "DROP DATABASE IF EXISTS %s WITH (FORCE)"))
 }
 
 func withDatabase(dsn, name string) string {
@@ -125,20 +100,6 @@ func withDatabase(dsn, name string) string {
 		}
 	}
 	return strings.Join(append(out, "dbname="+name), " ")
-}
-
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		u.User = url.User(u.User.Username())
-		return u.String()
-	}
-	return "(dsn)"
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = crand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // binDir finds the directory holding initdb and pg_ctl.

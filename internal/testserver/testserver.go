@@ -5,10 +5,15 @@
 package testserver
 
 import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Lazy is a server found or started on the first call to DSN.
@@ -64,4 +69,35 @@ func Unavailable(t testing.TB, format string, args ...any) {
 		t.Fatalf("%s (required under CI=true)", msg)
 	}
 	t.Skip(msg)
+}
+
+// FreshDatabase creates a database with a random name on the server that
+// adminDSN reaches through driver, and drops it with dropFormat (a
+// statement with one %s for the name) when t ends. It returns the name. A
+// server that refuses to create it skips t, or fails it under CI=true.
+func FreshDatabase(t testing.TB, driver, adminDSN, dropFormat string) string {
+	t.Helper()
+	name := "tk_" + randomHex(8)
+	exec := func(stmt string) error {
+		db, err := sql.Open(driver, adminDSN)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err = db.ExecContext(ctx, stmt)
+		return err
+	}
+	if err := exec("CREATE DATABASE " + name); err != nil {
+		Unavailable(t, "cannot create a test database: %v", err)
+	}
+	t.Cleanup(func() { _ = exec(fmt.Sprintf(dropFormat, name)) })
+	return name
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }
