@@ -1,7 +1,7 @@
 // Package repocheck holds checks over the whole module that belong in
-// "go test ./...": every Go file is gofmt-formatted and go vet finds
-// nothing. .ci/run runs gofmt and go vet too; these make the plain test
-// command catch the same mistakes.
+// "go test ./...": every Go file is gofmt-formatted, go vet finds nothing,
+// and the Go snippets of the READMEs compile. .ci/run runs gofmt and go vet
+// too; these make the plain test command catch the same mistakes.
 package repocheck
 
 import (

@@ -1,0 +1,134 @@
+package repocheck
+
+import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// knownImports are the packages README snippets may use, by the name they
+// use them under.
+var knownImports = map[string]string{
+	"client":     "github.com/tiktokkit/tiktokkit/client",
+	"tiktoktest": "github.com/tiktokkit/tiktokkit/client/tiktoktest",
+	"tokenstore": "github.com/tiktokkit/tiktokkit/tokenstore",
+	"handlers":   "github.com/tiktokkit/tiktokkit/handlers",
+	"middleware": "github.com/tiktokkit/tiktokkit/middleware",
+	"scs":        "github.com/alexedwards/scs/v2",
+	"nosurf":     "github.com/justinas/nosurf",
+	"http":       "net/http",
+	"httptest":   "net/http/httptest",
+	"log":        "log",
+	"os":         "os",
+	"fmt":        "fmt",
+	"time":       "time",
+	"context":    "context",
+}
+
+// readmeGiven declares, per file, the names its snippets take as given
+// (the app under test, a clock, IDs from earlier steps).
+var readmeGiven = map[string]string{
+	"README.md":                   "var app *httptest.Server\n",
+	"client/tiktoktest/README.md": "var clock interface{ Now() time.Time }\nvar openID, publishID string\n",
+}
+
+var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
+
+// TestReadmeSnippetsCompile builds every Go snippet of the READMEs as the
+// body of a main function, so that the documentation cannot drift from the
+// API. Variables a snippet declares but leaves unused are fine in prose, so
+// they are used at the end; the imports are the known ones it refers to.
+func TestReadmeSnippetsCompile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds each snippet")
+	}
+	root := moduleRoot(t)
+	dir := t.TempDir()
+	n := 0
+	for file, given := range readmeGiven {
+		text, err := os.ReadFile(filepath.Join(root, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range goBlock.FindAllStringSubmatch(string(text), -1) {
+			n++
+			src, err := snippetProgram(given, m[1])
+			if err != nil {
+				t.Errorf("%s, Go block %d: %v", file, i+1, err)
+				continue
+			}
+			path := filepath.Join(dir, fmt.Sprintf("snippet%d.go", n))
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command("go", "build", "-o", os.DevNull, path)
+			cmd.Dir = root
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s, Go block %d does not compile: %v\n%s\n--- as built:\n%s", file, i+1, err, out, src)
+			}
+		}
+	}
+	if n < 3 {
+		t.Fatalf("found %d Go blocks in the READMEs, want at least 3: the extraction is broken", n)
+	}
+}
+
+// snippetProgram wraps body in a main package.
+func snippetProgram(given, body string) (string, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "snippet.go", "package p\nfunc _() {\n"+body+"\n}\n", 0)
+	if err != nil {
+		return "", fmt.Errorf("does not parse: %w", err)
+	}
+	fn := f.Decls[0].(*ast.FuncDecl)
+	var declared []string
+	for _, st := range fn.Body.List {
+		if as, ok := st.(*ast.AssignStmt); ok && as.Tok == token.DEFINE {
+			for _, e := range as.Lhs {
+				if id, ok := e.(*ast.Ident); ok && id.Name != "_" {
+					declared = append(declared, id.Name)
+				}
+			}
+		}
+	}
+	used := map[string]bool{}
+	for _, src := range []string{given, body} {
+		g, err := parser.ParseFile(fset, "x.go", "package p\nfunc _() {\n"+src+"\n}\n", 0)
+		if err != nil {
+			g, err = parser.ParseFile(fset, "x.go", "package p\n"+src, 0)
+			if err != nil {
+				return "", err
+			}
+		}
+		ast.Inspect(g, func(n ast.Node) bool {
+			if sel, ok := n.(*ast.SelectorExpr); ok {
+				if id, ok := sel.X.(*ast.Ident); ok && knownImports[id.Name] != "" {
+					used[id.Name] = true
+				}
+			}
+			return true
+		})
+	}
+	var imports []string
+	for name := range used {
+		imports = append(imports, fmt.Sprintf("\t%s %q", name, knownImports[name]))
+	}
+	sort.Strings(imports)
+	var b strings.Builder
+	b.WriteString("package main\n\nimport (\n" + strings.Join(imports, "\n") + "\n)\n\n")
+	b.WriteString(given)
+	b.WriteString("\nfunc main() {\n" + body + "\n")
+	for _, name := range declared {
+		b.WriteString("\t_ = " + name + "\n")
+	}
+	b.WriteString("}\n")
+	return b.String(), nil
+}
