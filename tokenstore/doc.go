@@ -23,12 +23,13 @@
 //	          may lose its tokens on restart
 //	SQL       production, any number of instances   one round trip per Get (the Source's
 //	          (PostgreSQL, SQLite, MySQL)           cache spares most); you bring the driver
-//	Session   apps that want no token table         no lease across instances, no Lister,
-//	          (token inside the user's scs session) one grant per device, lives and dies
-//	                                                with the session
+//	Session   apps that want no token table         no lease or compare and swap across
+//	          (token inside the user's scs session) instances, no Lister, one grant per
+//	                                                device, lives and dies with the session
 //
-// Memory and SQL implement Leaser (a per-key refresh lease) and Lister.
-// Your own store passes the same conformance suite: package storetest.
+// Memory and SQL implement Leaser (a per-key refresh lease), Replacer (a
+// compare and swap for saving refreshed tokens) and Lister. Your own store
+// passes the same conformance suite: package storetest.
 //
 // # SQL schema
 //
