@@ -168,15 +168,21 @@ func (e *ResponseError) Error() string {
 		b.WriteString(sanitize(e.ContentType, 100))
 	}
 	b.WriteString(")")
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "client: "))
-	}
-	if e.Snippet != "" {
-		b.WriteString(": body ")
-		b.WriteString(strconv.Quote(e.Snippet))
-	}
+	writeCause(&b, e.Err, e.Snippet)
 	return b.String()
+}
+
+// writeCause ends an error text with its cause (without a repeated
+// "client: " prefix) and the quoted start of the body, when there are any.
+func writeCause(b *strings.Builder, cause error, snippet string) {
+	if cause != nil {
+		b.WriteString(": ")
+		b.WriteString(strings.TrimPrefix(cause.Error(), "client: "))
+	}
+	if snippet != "" {
+		b.WriteString(": body ")
+		b.WriteString(strconv.Quote(snippet))
+	}
 }
 
 // Unwrap returns the underlying cause.

@@ -783,15 +783,3 @@ func (u *UserClient) WaitForPublish(ctx context.Context, publishID string, opts 
 		}
 	}
 }
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}

@@ -73,14 +73,7 @@ func (e *UploadError) Error() string {
 	if e.StatusCode != 0 {
 		fmt.Fprintf(&b, ": HTTP %d", e.StatusCode)
 	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(strings.TrimPrefix(e.Err.Error(), "client: "))
-	}
-	if e.Snippet != "" {
-		b.WriteString(": body ")
-		b.WriteString(strconv.Quote(e.Snippet))
-	}
+	writeCause(&b, e.Err, e.Snippet)
 	return b.String()
 }
 
