@@ -19,6 +19,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testtoken"
 	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
@@ -141,12 +142,7 @@ func testLogin(emu *tiktoktest.Server, src *tokenstore.Source, sm *scs.SessionMa
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		t := now()
-		tok := &client.Token{AccessToken: tr.AccessToken, RefreshToken: tr.RefreshToken, TokenType: tr.TokenType,
-			OpenID: tr.OpenID, Scopes: client.ParseScopes(tr.Scope),
-			Expiry:        t.Add(time.Duration(tr.ExpiresIn) * time.Second),
-			RefreshExpiry: t.Add(time.Duration(tr.RefreshExpiresIn) * time.Second)}
-		if err := src.Save(r.Context(), openID, tok); err != nil {
+		if err := src.Save(r.Context(), openID, testtoken.FromEmulator(tr, now())); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}

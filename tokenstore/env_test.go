@@ -11,6 +11,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testtoken"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
@@ -64,16 +65,7 @@ func (e *env) issue(t testing.TB, user string) *client.Token {
 	t.Helper()
 	r, err := e.emu.IssueToken(user)
 	require.NoError(t, err)
-	now := e.clock.Now()
-	return &client.Token{
-		AccessToken:   r.AccessToken,
-		RefreshToken:  r.RefreshToken,
-		TokenType:     r.TokenType,
-		OpenID:        r.OpenID,
-		Scopes:        client.ParseScopes(r.Scope),
-		Expiry:        now.Add(time.Duration(r.ExpiresIn) * time.Second),
-		RefreshExpiry: now.Add(time.Duration(r.RefreshExpiresIn) * time.Second),
-	}
+	return testtoken.FromEmulator(r, e.clock.Now())
 }
 
 // login issues a grant for user and saves it under the user's open_id.

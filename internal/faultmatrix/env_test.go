@@ -21,6 +21,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testtoken"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
@@ -129,16 +130,7 @@ func issue(t *testing.T, emu *tiktoktest.Server, openID string, scopes ...string
 	t.Helper()
 	r, err := emu.IssueToken(openID, scopes...)
 	require.NoError(t, err)
-	now := time.Now()
-	return &client.Token{
-		AccessToken:   r.AccessToken,
-		RefreshToken:  r.RefreshToken,
-		TokenType:     r.TokenType,
-		OpenID:        r.OpenID,
-		Scopes:        client.ParseScopes(r.Scope),
-		Expiry:        now.Add(time.Duration(r.ExpiresIn) * time.Second),
-		RefreshExpiry: now.Add(time.Duration(r.RefreshExpiresIn) * time.Second),
-	}
+	return testtoken.FromEmulator(r, time.Now())
 }
 
 // expired returns a copy of tok whose access token has expired, so that
