@@ -198,3 +198,25 @@ func ExampleSource_ForceRefresh() {
 	fmt.Println(info.DisplayName, "refreshes:", emu.Grants("refresh_token"))
 	// Output: Alice Example refreshes: 1
 }
+
+// Replace writes a token only over the one the caller read: a refresh that
+// finishes after the user logged in again leaves the new login alone.
+func ExampleReplacer() {
+	ctx := context.Background()
+	store := tokenstore.NewMemory()
+	old := &client.Token{AccessToken: "act.1", RefreshToken: "rft.1", OpenID: "user"}
+	_ = store.Put(ctx, "user", old)
+
+	// A new login lands while a refresh of old is at TikTok.
+	_ = store.Put(ctx, "user", &client.Token{AccessToken: "act.login", RefreshToken: "rft.login", OpenID: "user"})
+
+	refreshed := &client.Token{AccessToken: "act.2", RefreshToken: "rft.2", OpenID: "user"}
+	var r tokenstore.Replacer = store
+	ok, err := r.Replace(ctx, "user", old, refreshed)
+	if err != nil {
+		log.Fatal(err)
+	}
+	cur, _ := store.Get(ctx, "user")
+	fmt.Println(ok, cur.AccessToken)
+	// Output: false act.login
+}
