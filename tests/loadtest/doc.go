@@ -18,5 +18,5 @@
 // request failed or when the memory-store guard falls below -min-ratio
 // (default 0.9) of the unguarded throughput.
 //
-//	go run ./examples/loadtest -users 200 -concurrency 16 -duration 1s -rounds 6
+//	go run ./tests/loadtest -users 200 -concurrency 16 -duration 1s -rounds 6
 package main
