@@ -11,7 +11,6 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
-	"github.com/tiktokkit/tiktokkit/internal/testtoken"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/xoauth2"
 )
@@ -36,7 +35,12 @@ func ExampleTokenSource() {
 	// A user who logged in earlier (handlers.Callback saved this token).
 	user := tiktoktest.DefaultUsers()[0].OpenID
 	issued, _ := emu.IssueToken(user, "user.info.basic")
-	_ = src.Save(context.Background(), user, testtoken.FromEmulator(issued, time.Now()))
+	_ = src.Save(context.Background(), user, &client.Token{
+		AccessToken: issued.AccessToken, RefreshToken: issued.RefreshToken, TokenType: issued.TokenType,
+		OpenID: issued.OpenID, Scopes: client.ParseScopes(issued.Scope),
+		Expiry:        time.Now().Add(time.Duration(issued.ExpiresIn) * time.Second),
+		RefreshExpiry: time.Now().Add(time.Duration(issued.RefreshExpiresIn) * time.Second),
+	})
 
 	ctx := context.Background()
 	ts := oauth2.ReuseTokenSource(nil, xoauth2.TokenSource(ctx, src, user))
