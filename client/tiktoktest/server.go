@@ -196,7 +196,7 @@ type Server struct {
 	grantsOK  map[string]int
 	reuse     int
 
-	media mediaState // video, posting and upload endpoints (post.go)
+	media mediaState // video, posting and upload endpoints (media.go)
 
 	closing   chan struct{} // closed by Close: ends injected delays at once
 	closeOnce sync.Once
