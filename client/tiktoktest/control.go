@@ -15,30 +15,6 @@ import (
 	"time"
 )
 
-// Control paths; see doc.go and README.md.
-const (
-	pathControl = "/_emulator/"
-	pathAvatar  = pathControl + "avatar"
-)
-
-// registerControlRoutes adds the /_emulator/ endpoints. They are neither
-// counted nor faulted.
-func (s *Server) registerControlRoutes() {
-	s.handle(http.MethodGet, pathControl+"faults", "", s.ctlListFaults)
-	s.handle(http.MethodPost, pathControl+"faults", "", s.ctlInjectFault)
-	s.handle(http.MethodDelete, pathControl+"faults", "", s.ctlClearFaults)
-	s.handle(http.MethodGet, pathControl+"counters", "", s.ctlCounters)
-	s.handle(http.MethodPost, pathControl+"reset-counters", "", s.ctlAction(s.ResetCounters))
-	s.handle(http.MethodPost, pathControl+"kill-access-tokens", "", s.ctlAction(s.KillAccessTokens))
-	s.handle(http.MethodPost, pathControl+"revoke-all", "", s.ctlAction(s.RevokeAllGrants))
-	s.handle(http.MethodPost, pathControl+"deny-next-consent", "", s.ctlAction(s.DenyNextConsent))
-	s.handle(http.MethodPost, pathControl+"approve-as", "", s.ctlApproveAs)
-	s.handle(http.MethodGet, pathControl+"users", "", s.ctlUsers)
-	s.handle(http.MethodPost, pathControl+"advance-clock", "", s.ctlAdvanceClock)
-	s.handle(http.MethodPost, pathControl+"issue-token", "", s.ctlIssueToken)
-	s.handle(http.MethodGet, pathAvatar, "", s.serveAvatar)
-}
-
 // faultJSON is the wire form of a Fault for POST /_emulator/faults.
 // Durations are Go duration strings ("250ms", "2s") or numbers of seconds.
 type faultJSON struct {
@@ -59,9 +35,11 @@ func ctlError(w http.ResponseWriter, status int, err error) {
 	writeJSON(w, status, map[string]string{"error": err.Error()})
 }
 
-func (s *Server) ctlAction(f func()) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		f()
+// ctlAction turns a Server method without arguments into a control
+// handler that calls it and answers {"ok": true}.
+func ctlAction(f func(*Server)) func(*Server, http.ResponseWriter, *http.Request) {
+	return func(s *Server, w http.ResponseWriter, r *http.Request) {
+		f(s)
 		ctlOK(w)
 	}
 }

@@ -14,16 +14,6 @@ import (
 	"time"
 )
 
-// Paths the emulator serves, as TikTok documents them (trailing slash
-// included; a path without it is answered 404 like any unknown path).
-const (
-	pathAuthorize   = "/v2/auth/authorize/"
-	pathToken       = "/v2/oauth/token/"
-	pathRevoke      = "/v2/oauth/revoke/"
-	pathUserInfo    = "/v2/user/info/"
-	pathCreatorInfo = "/v2/post/publish/creator_info/query/"
-)
-
 // Grant types the token endpoint accepts; Grants counts them.
 const (
 	grantAuthorizationCode = "authorization_code"
@@ -206,7 +196,7 @@ type Server struct {
 	grantsOK  map[string]int
 	reuse     int
 
-	media mediaState // video, posting and upload endpoints (post.go)
+	media mediaState // video, posting and upload endpoints (media.go)
 
 	closing   chan struct{} // closed by Close: ends injected delays at once
 	closeOnce sync.Once
@@ -375,54 +365,6 @@ func (s *Server) userLocked(openID string) (User, bool) {
 	}
 	return User{}, false
 }
-
-// route is one path: the endpoint it counts as ("" for control endpoints,
-// which are neither counted nor faulted) and a handler per method.
-type route struct {
-	endpoint Endpoint
-	methods  map[string]http.HandlerFunc
-}
-
-// handle registers h for method and path. Every path goes through here, so
-// counting, faults and logging apply the same way to all of them.
-func (s *Server) handle(method, path string, e Endpoint, h http.HandlerFunc) {
-	rt := s.routes[path]
-	if rt == nil {
-		rt = &route{endpoint: e, methods: make(map[string]http.HandlerFunc)}
-		s.routes[path] = rt
-	}
-	if rt.endpoint != e {
-		panic("tiktoktest: path " + path + " registered for two endpoints")
-	}
-	rt.methods[method] = h
-}
-
-// registerRoutes is the one list of everything the emulator serves. New
-// TikTok endpoints add a line here and their handler in a file of their own.
-func (s *Server) registerRoutes() {
-	s.handle(http.MethodGet, pathAuthorize, EndpointAuthorize, s.serveAuthorize)
-	s.handle(http.MethodPost, pathAuthorize, EndpointAuthorize, s.serveConsent)
-	s.handle(http.MethodPost, pathToken, EndpointToken, s.serveToken)
-	s.handle(http.MethodPost, pathRevoke, EndpointRevoke, s.serveRevoke)
-	s.handle(http.MethodGet, pathUserInfo, EndpointUserInfo, s.serveUserInfo)
-	s.handle(http.MethodPost, pathCreatorInfo, EndpointCreatorInfo, s.serveCreatorInfo)
-	s.registerMediaRoutes()
-	s.registerControlRoutes()
-}
-
-// endpoints returns every endpoint with a route, sorted.
-func (s *Server) endpoints() []Endpoint {
-	var out []Endpoint
-	for _, rt := range s.routes {
-		if rt.endpoint != "" && !slices.Contains(out, rt.endpoint) {
-			out = append(out, rt.endpoint)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
-}
-
-func (s *Server) knownEndpoint(e Endpoint) bool { return slices.Contains(s.endpoints(), e) }
 
 // serveHTTP dispatches on the exact path (no cleaning, no trailing-slash
 // redirect), counts the call, applies an injected fault, and logs a line.

@@ -40,38 +40,6 @@ const (
 	EndpointUpload Endpoint = "upload"
 )
 
-// Paths of the Display and Content Posting APIs.
-const (
-	pathVideoList     = "/v2/video/list/"
-	pathVideoQuery    = "/v2/video/query/"
-	pathVideoInit     = "/v2/post/publish/video/init/"
-	pathInboxInit     = "/v2/post/publish/inbox/video/init/"
-	pathContentInit   = "/v2/post/publish/content/init/"
-	pathPublishStatus = "/v2/post/publish/status/fetch/"
-	pathPublishCancel = "/v2/post/publish/cancel/"
-	pathUpload        = "/upload/"
-	pathCover         = pathControl + "cover"
-)
-
-// registerMediaRoutes adds the video, posting and upload endpoints.
-func (s *Server) registerMediaRoutes() {
-	s.handle(http.MethodPost, pathVideoList, EndpointVideoList, s.serveVideoList)
-	s.handle(http.MethodPost, pathVideoQuery, EndpointVideoQuery, s.serveVideoQuery)
-	s.handle(http.MethodPost, pathVideoInit, EndpointVideoInit, s.serveVideoInit)
-	s.handle(http.MethodPost, pathInboxInit, EndpointInboxInit, s.serveInboxInit)
-	s.handle(http.MethodPost, pathContentInit, EndpointContentInit, s.serveContentInit)
-	s.handle(http.MethodPost, pathPublishStatus, EndpointPublishStatus, s.servePublishStatus)
-	s.handle(http.MethodPost, pathPublishCancel, EndpointPublishCancel, s.servePublishCancel)
-	s.handle(http.MethodPut, pathUpload, EndpointUpload, s.serveUpload)
-	s.handle(http.MethodGet, pathCover, "", s.serveCover)
-	s.handle(http.MethodGet, pathControl+"media-config", "", s.ctlMediaConfig)
-	s.handle(http.MethodPost, pathControl+"media-config", "", s.ctlMediaConfig)
-	s.handle(http.MethodGet, pathControl+"publish", "", s.ctlPublish)
-	s.handle(http.MethodPost, pathControl+"fail-publish", "", s.ctlFailPublish)
-	s.handle(http.MethodPost, pathControl+"upload-faults", "", s.ctlInjectUploadFault)
-	s.handle(http.MethodDelete, pathControl+"upload-faults", "", s.ctlClearUploadFaults)
-}
-
 // Video is a fake video of a user, in the shape of TikTok's video object
 // (tiktok-api §4.5). Every user starts with min(VideoCount, 50) generated
 // videos; SetVideos replaces them.
