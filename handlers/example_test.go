@@ -121,7 +121,7 @@ func ExampleAuth_Callback() {
 			if banned[res.UID] {
 				return errors.New("account banned") // token revoked, login refused (403)
 			}
-			slog.InfoContext(ctx, "tiktok user logged in", "uid", res.UID, "name", res.Info.Name,
+			slog.InfoContext(ctx, "tiktok user logged in", "uid", res.UID, "name", res.Profile.Name,
 				"credentials", res.Credentials) // credentials log without tokens
 			return nil
 		},
