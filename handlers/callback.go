@@ -157,13 +157,13 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 	res := a.newResult(ctx, tok, granted)
 	if tok.OpenID == "" {
 		// TikTok always sends open_id; should it not, the profile's will do.
-		if res.Extra.User == nil || res.Extra.User.OpenID == "" {
+		if res.RawProfile.User == nil || res.RawProfile.User.OpenID == "" {
 			a.revoke(ctx, tok, "no open_id")
 			a.fail(w, r, fmt.Errorf("%w: token response without open_id", ErrExchange))
 			return
 		}
 		t := *tok
-		t.OpenID = res.Extra.User.OpenID
+		t.OpenID = res.RawProfile.User.OpenID
 		tok = &t
 		res.UID = t.OpenID
 		res.token = tok
@@ -231,7 +231,7 @@ func grantedScopes(fromToken, fromCallback []string) []string {
 
 // newResult builds the auth result, fetching the profile for the granted
 // scopes. A failed profile call is logged and recorded in
-// Extra.ProfileError; the uid is then the token's open_id.
+// RawProfile.FetchError; the uid is then the token's open_id.
 func (a *Auth) newResult(ctx context.Context, tok *client.Token, granted []string) *AuthResult {
 	res := &AuthResult{
 		Provider:    Provider,
@@ -247,16 +247,16 @@ func (a *Auth) newResult(ctx context.Context, tok *client.Token, granted []strin
 	if err != nil {
 		a.logger.LogAttrs(ctx, slog.LevelWarn, "tiktok login: profile not fetched, going on with the token's open_id",
 			slog.String("open_id", tok.OpenID), errAttr(err))
-		res.Extra.ProfileError = err
+		res.RawProfile.FetchError = err
 		return res
 	}
 	if info.OpenID != "" && info.OpenID != tok.OpenID {
 		a.logger.LogAttrs(ctx, slog.LevelWarn, "tiktok login: profile open_id differs from the token's; keeping the token's",
 			slog.String("open_id", tok.OpenID))
 	}
-	res.Info = infoOf(info)
-	res.Extra.User = info
-	res.Extra.RawInfo = info.Raw()
+	res.Profile = profileOf(info)
+	res.RawProfile.User = info
+	res.RawProfile.JSON = info.Raw()
 	return res
 }
 

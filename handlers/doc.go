@@ -1,8 +1,7 @@
 // Package handlers serves "Log in with TikTok" for net/http apps: Login
 // starts a login, Callback finishes it, Disconnect logs the user out of
-// TikTok in this app, and NewWebhook receives TikTok's signed webhook
-// events. They are plain http.Handlers with no path of their own, so they
-// mount on http.ServeMux patterns, chi or any other router.
+// TikTok in this app. They are plain http.Handlers with no path of their
+// own, so they mount on http.ServeMux patterns, chi or any other router.
 //
 // The data flow:
 //
@@ -83,61 +82,9 @@
 //
 // # Webhooks
 //
-// NewWebhook returns the handler for the callback URL configured for the
-// app in TikTok's developer portal. Only WebhookConfig.ClientSecret is
-// required:
-//
-//	hook, err := handlers.NewWebhook(handlers.WebhookConfig{
-//		ClientSecret: secret,
-//		ClientKey:    key, // optional: refuse events for another app
-//		Tokens:       src, // authorization.removed deletes the user's token
-//		OnEvent: func(ctx context.Context, ev handlers.WebhookEvent) error {
-//			if ev.Event == handlers.EventPublishFailed {
-//				return markFailed(ctx, ev.Publish.PublishID, ev.Publish.Reason)
-//			}
-//			return nil
-//		},
-//	})
-//	mux.Handle("POST /webhooks/tiktok", hook)
-//	csrf := nosurf.New(mux)
-//	csrf.ExemptPath("/webhooks/tiktok") // TikTok sends no CSRF token; the signature stands in
-//
-// Each POST is checked in this order: the body's size (MaxBodyBytes,
-// default 64 KiB: 413), the TikTok-Signature header "t=<unix
-// seconds>,s=<hex>" (400 when malformed), the signature, an HMAC-SHA256 of
-// "<t>.<raw body>" keyed with the client secret and compared in constant
-// time (401; several s= values are accepted, for a secret rotation), and
-// the timestamp, which must lie within Tolerance of the clock in either
-// direction (default DefaultWebhookTolerance, 5 minutes: 401). Then the
-// body must be TikTok's event JSON and, when ClientKey is set, name this
-// app (400). A signature already handled within the window is a replay and
-// answers 409; any method but POST answers 405. The handler remembers up
-// to ReplayCacheSize signatures (default 10,000), forgetting the one
-// closest to expiry first when full. The replay cache lives in memory, so
-// each instance of an app run on several machines keeps its own.
-// Webhook.Verify checks a header and body the same way (signature and
-// timestamp, no replay cache), for events that reach the app another way.
-//
-// A verified event is decoded into a WebhookEvent (the content, which TikTok
-// sends as a string holding JSON, as an object). authorization.removed
-// means the user or the developer removed the app, and TikTok has already
-// revoked the token: the handler deletes it through Tokens (any
-// TokenDeleter, such as tokenstore's Source or a Store) under Key(open_id)
-// (default: the open_id, the key Callback saves under), then calls
-// OnAuthorizationRemoved; the user's next request meets no token and logs
-// in again. Every other event, the post.publish.* ones (complete, failed,
-// inbox_delivered, publicly_available, no_longer_publicaly_available) with
-// WebhookEvent.Publish filled and any event TikTok adds later, goes to
-// OnEvent. When deleting the token or OnEvent fails, the handler answers
-// 500 and forgets the signature, so TikTok's next delivery is handled.
-// Answers carry only the status text; the reason is logged.
-//
-// CSRF: the webhook is a POST from TikTok's servers, without nosurf's token
-// or a same-site Origin, so nosurf refuses it (400) unless its path is
-// exempt with csrf.ExemptPath. The signature check takes the token's place.
-//
-// Tests sign requests the way TikTok does with SignWebhook(secret, t, body)
-// and set WebhookConfig.Clock to a fixed time; see the SignWebhook example.
+// Webhooks: see package handlers/webhook
+// (github.com/tiktokkit/tiktokkit/handlers/webhook), which verifies TikTok's
+// signed events and deletes the token of a user who removed the app.
 //
 // # Concurrency
 //

@@ -40,49 +40,49 @@ func TestLoginFlow(t *testing.T) {
 				}})
 			b := a.newBrowser()
 
-			r := b.get("/me?tab=videos")
-			require.Equal(t, http.StatusFound, r.status)
-			require.Equal(t, "/auth/tiktok/login?return_to=%2Fme%3Ftab%3Dvideos", r.location())
+			r := b.Get("/me?tab=videos")
+			require.Equal(t, http.StatusFound, r.Status)
+			require.Equal(t, "/auth/tiktok/login?return_to=%2Fme%3Ftab%3Dvideos", r.Location())
 
-			hops := b.follow(r.location())
+			hops := b.Follow(r.Location())
 			require.Len(t, hops, 4, "login, authorize, callback, page")
 			login, authorize, callback, page := hops[0], hops[1], hops[2], hops[3]
 
 			// Login sends PKCE (the emulator requires it) and the configured scopes.
-			au, err := url.Parse(login.location())
+			au, err := url.Parse(login.Location())
 			require.NoError(t, err)
-			require.True(t, strings.HasPrefix(login.location(), a.emu.AuthURL()))
+			require.True(t, strings.HasPrefix(login.Location(), a.emu.AuthURL()))
 			q := au.Query()
 			assert.Len(t, q.Get("code_challenge"), 64)
 			assert.Equal(t, "S256", q.Get("code_challenge_method"))
 			assert.Equal(t, "user.info.basic,user.info.profile", q.Get("scope"))
 			assert.Len(t, q.Get("state"), 43)
 			assert.Equal(t, a.srv.URL+"/auth/tiktok/callback", q.Get("redirect_uri"))
-			assert.True(t, hasNoStore(login.header))
+			assert.True(t, hasNoStore(login.Header))
 
-			require.Equal(t, http.StatusFound, authorize.status)
-			require.Equal(t, http.StatusFound, callback.status, callback.body)
-			assert.Equal(t, "/me?tab=videos", callback.location())
-			assert.True(t, hasNoStore(callback.header))
+			require.Equal(t, http.StatusFound, authorize.Status)
+			require.Equal(t, http.StatusFound, callback.Status, callback.Body)
+			assert.Equal(t, "/me?tab=videos", callback.Location())
+			assert.True(t, hasNoStore(callback.Header))
 
-			require.Equal(t, http.StatusOK, page.status)
-			assert.Contains(t, page.body, "logged in as "+testOpenID)
+			require.Equal(t, http.StatusOK, page.Status)
+			assert.Contains(t, page.Body, "logged in as "+testOpenID)
 
 			require.NotNil(t, got)
 			assert.Equal(t, "tiktok", got.Provider)
 			assert.Equal(t, testOpenID, got.UID)
-			assert.Equal(t, "Alice", got.Info.Name)
-			assert.Equal(t, "alice", got.Info.Nickname)
-			assert.Equal(t, "hello", got.Info.Description)
-			assert.True(t, got.Info.Verified)
-			assert.NotEmpty(t, got.Info.Image)
-			assert.NotEmpty(t, got.Info.ProfileURL)
+			assert.Equal(t, "Alice", got.Profile.Name)
+			assert.Equal(t, "alice", got.Profile.Nickname)
+			assert.Equal(t, "hello", got.Profile.Description)
+			assert.True(t, got.Profile.Verified)
+			assert.NotEmpty(t, got.Profile.Image)
+			assert.NotEmpty(t, got.Profile.ProfileURL)
 			assert.ElementsMatch(t, []string{"user.info.basic", "user.info.profile"}, got.Credentials.Scopes)
 			assert.NotEmpty(t, got.Credentials.Token)
 			assert.False(t, got.Credentials.Expiry.IsZero())
-			require.NotNil(t, got.Extra.User)
-			assert.Contains(t, string(got.Extra.RawInfo), `"display_name"`)
-			assert.NoError(t, got.Extra.ProfileError)
+			require.NotNil(t, got.RawProfile.User)
+			assert.Contains(t, string(got.RawProfile.JSON), `"display_name"`)
+			assert.NoError(t, got.RawProfile.FetchError)
 			assert.Same(t, got.Token(), got.Token())
 			assert.NotContains(t, got.String(), got.Credentials.Token)
 
@@ -90,9 +90,9 @@ func TestLoginFlow(t *testing.T) {
 			require.NotNil(t, tok)
 			assert.Equal(t, got.Credentials.Token, tok.AccessToken)
 
-			api := b.getJSON("/api/me")
-			require.Equal(t, http.StatusOK, api.status, api.body)
-			assert.JSONEq(t, `{"open_id":"`+testOpenID+`","display_name":"Alice"}`, api.body)
+			api := b.GetJSON("/api/me")
+			require.Equal(t, http.StatusOK, api.Status, api.Body)
+			assert.JSONEq(t, `{"open_id":"`+testOpenID+`","display_name":"Alice"}`, api.Body)
 			assert.Equal(t, 1, a.emu.Grants("authorization_code"))
 			a.assertNoSecretLeak()
 		})
@@ -111,7 +111,7 @@ func TestSessionCookie(t *testing.T) {
 			hops := b.login("/")
 			callback := hops[2]
 			var session *http.Cookie
-			for _, c := range (&http.Response{Header: callback.header}).Cookies() {
+			for _, c := range (&http.Response{Header: callback.Header}).Cookies() {
 				if c.Name == a.sm.Cookie.Name {
 					session = c
 				}
@@ -128,24 +128,24 @@ func TestSessionCookie(t *testing.T) {
 func TestSessionRenewedAtLogin(t *testing.T) {
 	a := newApp(t, appOptions{})
 	b := a.newBrowser()
-	r := b.get("/auth/tiktok/login")
-	require.Equal(t, http.StatusFound, r.status)
-	before := b.cookie(a.sm.Cookie.Name)
+	r := b.Get("/auth/tiktok/login")
+	require.Equal(t, http.StatusFound, r.Status)
+	before := b.Cookie(a.sm.Cookie.Name)
 	require.NotNil(t, before, "login keeps the pending login in a session")
 
-	auth := b.get(r.location())
-	cb := b.get(auth.location())
-	require.Equal(t, http.StatusFound, cb.status, cb.body)
-	after := b.cookie(a.sm.Cookie.Name)
+	auth := b.Get(r.Location())
+	cb := b.Get(auth.Location())
+	require.Equal(t, http.StatusFound, cb.Status, cb.Body)
+	after := b.Cookie(a.sm.Cookie.Name)
 	require.NotNil(t, after)
 	require.NotEqual(t, before.Value, after.Value, "the session token changes at login")
-	require.Equal(t, http.StatusOK, b.getJSON("/api/me").status)
+	require.Equal(t, http.StatusOK, b.GetJSON("/api/me").Status)
 
 	// Someone who planted the old session cookie is not logged in.
 	attacker := a.newBrowser()
 	u, _ := url.Parse(a.srv.URL)
-	attacker.jar.SetCookies(u, []*http.Cookie{{Name: a.sm.Cookie.Name, Value: before.Value, Path: "/"}})
-	require.Equal(t, http.StatusUnauthorized, attacker.getJSON("/api/me").status)
+	attacker.Jar.SetCookies(u, []*http.Cookie{{Name: a.sm.Cookie.Name, Value: before.Value, Path: "/"}})
+	require.Equal(t, http.StatusUnauthorized, attacker.GetJSON("/api/me").Status)
 }
 
 func TestOpenRedirectRefused(t *testing.T) {
@@ -181,9 +181,9 @@ func TestOpenRedirectRefused(t *testing.T) {
 		t.Run(tc.returnTo, func(t *testing.T) {
 			b := a.newBrowser()
 			cb := b.toCallback("/auth/tiktok/login?return_to=" + url.QueryEscape(tc.returnTo))
-			r := b.get(cb)
-			require.Equal(t, http.StatusFound, r.status, r.body)
-			assert.Equal(t, tc.want, r.location())
+			r := b.Get(cb)
+			require.Equal(t, http.StatusFound, r.Status, r.Body)
+			assert.Equal(t, tc.want, r.Location())
 		})
 	}
 }
@@ -194,17 +194,17 @@ func TestDeniedConsent(t *testing.T) {
 	a.emu.DenyNextConsent()
 	hops := b.login("/me")
 	last := hops[len(hops)-1]
-	require.Equal(t, http.StatusBadRequest, last.status)
-	assert.Contains(t, last.body, "cancelled")
-	assert.True(t, hasNoStore(last.header))
+	require.Equal(t, http.StatusBadRequest, last.Status)
+	assert.Contains(t, last.Body, "cancelled")
+	assert.True(t, hasNoStore(last.Header))
 	assert.Nil(t, a.storedToken(testOpenID))
 	assert.Equal(t, 0, a.emu.Grants("authorization_code"))
-	assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 	assert.Contains(t, a.logs.String(), "access_denied")
 
 	// The pending login was used up by the denied callback.
-	again := b.get(hops[len(hops)-1].url)
-	assert.Equal(t, http.StatusBadRequest, again.status)
+	again := b.Get(hops[len(hops)-1].URL)
+	assert.Equal(t, http.StatusBadRequest, again.Status)
 }
 
 func TestAuthorizeServerError(t *testing.T) {
@@ -213,8 +213,8 @@ func TestAuthorizeServerError(t *testing.T) {
 	a.emu.InjectFault(tiktoktest.EndpointAuthorize, tiktoktest.Fault{ErrorCode: "server_error", Times: 1})
 	hops := b.login("/me")
 	last := hops[len(hops)-1]
-	assert.Equal(t, http.StatusBadGateway, last.status)
-	assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusBadGateway, last.Status)
+	assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 }
 
 func TestTamperedState(t *testing.T) {
@@ -233,35 +233,35 @@ func TestTamperedState(t *testing.T) {
 	q.Set("state", state[:len(state)-1]+string(flipped))
 	u.RawQuery = q.Encode()
 
-	r := b.get(u.String())
-	require.Equal(t, http.StatusBadRequest, r.status)
-	assert.True(t, hasNoStore(r.header))
-	assert.NotContains(t, r.body, state)
+	r := b.Get(u.String())
+	require.Equal(t, http.StatusBadRequest, r.Status)
+	assert.True(t, hasNoStore(r.Header))
+	assert.NotContains(t, r.Body, state)
 
 	// A mismatch discards the pending logins: the genuine callback is dead too.
-	r = b.get(cb)
-	require.Equal(t, http.StatusBadRequest, r.status)
+	r = b.Get(cb)
+	require.Equal(t, http.StatusBadRequest, r.Status)
 	assert.Equal(t, 0, a.emu.Grants("authorization_code"), "no code was exchanged")
-	assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 }
 
 func TestReplayedCallback(t *testing.T) {
 	a := newApp(t, appOptions{})
 	victim := a.newBrowser()
 	cb := victim.toCallback("/auth/tiktok/login")
-	require.Equal(t, http.StatusFound, victim.get(cb).status)
-	require.Equal(t, http.StatusOK, victim.getJSON("/api/me").status)
+	require.Equal(t, http.StatusFound, victim.Get(cb).Status)
+	require.Equal(t, http.StatusOK, victim.GetJSON("/api/me").Status)
 
 	t.Run("same browser", func(t *testing.T) {
-		r := victim.get(cb)
-		assert.Equal(t, http.StatusBadRequest, r.status)
+		r := victim.Get(cb)
+		assert.Equal(t, http.StatusBadRequest, r.Status)
 	})
 	t.Run("other browser", func(t *testing.T) {
 		attacker := a.newBrowser()
-		r := attacker.get(cb)
-		assert.Equal(t, http.StatusBadRequest, r.status)
-		assert.Equal(t, http.StatusUnauthorized, attacker.getJSON("/api/me").status)
-		assert.Nil(t, attacker.cookie(a.sm.Cookie.Name), "no session was made")
+		r := attacker.Get(cb)
+		assert.Equal(t, http.StatusBadRequest, r.Status)
+		assert.Equal(t, http.StatusUnauthorized, attacker.GetJSON("/api/me").Status)
+		assert.Nil(t, attacker.Cookie(a.sm.Cookie.Name), "no session was made")
 	})
 	t.Run("other browser with its own pending login", func(t *testing.T) {
 		attacker := a.newBrowser()
@@ -271,9 +271,9 @@ func TestReplayedCallback(t *testing.T) {
 		q := vu.Query()
 		q.Set("state", ou.Query().Get("state"))
 		vu.RawQuery = q.Encode()
-		r := attacker.get(vu.String())
-		assert.Equal(t, http.StatusBadGateway, r.status, "the used code (and the wrong verifier) fail the exchange")
-		assert.Equal(t, http.StatusUnauthorized, attacker.getJSON("/api/me").status)
+		r := attacker.Get(vu.String())
+		assert.Equal(t, http.StatusBadGateway, r.Status, "the used code (and the wrong verifier) fail the exchange")
+		assert.Equal(t, http.StatusUnauthorized, attacker.GetJSON("/api/me").Status)
 	})
 	assert.Equal(t, 1, a.emu.Grants("authorization_code"))
 	a.assertNoSecretLeak()
@@ -285,8 +285,8 @@ func TestPendingLogin(t *testing.T) {
 		b := a.newBrowser()
 		cb := b.toCallback("/auth/tiktok/login")
 		a.clock.Advance(handlers.DefaultPendingTTL + time.Second)
-		r := b.get(cb)
-		assert.Equal(t, http.StatusBadRequest, r.status)
+		r := b.Get(cb)
+		assert.Equal(t, http.StatusBadRequest, r.Status)
 		assert.Equal(t, 0, a.emu.Grants("authorization_code"))
 	})
 	t.Run("several tabs", func(t *testing.T) {
@@ -294,12 +294,12 @@ func TestPendingLogin(t *testing.T) {
 		b := a.newBrowser()
 		first := b.toCallback("/auth/tiktok/login?return_to=%2Fone")
 		second := b.toCallback("/auth/tiktok/login?return_to=%2Ftwo")
-		r := b.get(second)
-		require.Equal(t, http.StatusFound, r.status, r.body)
-		assert.Equal(t, "/two", r.location())
-		r = b.get(first)
-		require.Equal(t, http.StatusFound, r.status, r.body)
-		assert.Equal(t, "/one", r.location())
+		r := b.Get(second)
+		require.Equal(t, http.StatusFound, r.Status, r.Body)
+		assert.Equal(t, "/two", r.Location())
+		r = b.Get(first)
+		require.Equal(t, http.StatusFound, r.Status, r.Body)
+		assert.Equal(t, "/one", r.Location())
 	})
 	t.Run("oldest evicted", func(t *testing.T) {
 		a := newApp(t, appOptions{handlersCfg: func(c *handlers.Config) { c.MaxPending = 2 }})
@@ -307,9 +307,9 @@ func TestPendingLogin(t *testing.T) {
 		first := b.toCallback("/auth/tiktok/login")
 		second := b.toCallback("/auth/tiktok/login")
 		third := b.toCallback("/auth/tiktok/login")
-		assert.Equal(t, http.StatusFound, b.get(third).status)
-		assert.Equal(t, http.StatusFound, b.get(second).status)
-		assert.Equal(t, http.StatusBadRequest, b.get(first).status)
+		assert.Equal(t, http.StatusFound, b.Get(third).Status)
+		assert.Equal(t, http.StatusFound, b.Get(second).Status)
+		assert.Equal(t, http.StatusBadRequest, b.Get(first).Status)
 	})
 }
 
@@ -318,23 +318,23 @@ func TestStepUpLogin(t *testing.T) {
 	b := a.newBrowser()
 	b.login("/")
 
-	r := b.get("/auth/tiktok/login?scope=video.list&return_to=%2Fvideos")
-	require.Equal(t, http.StatusFound, r.status)
-	u, _ := url.Parse(r.location())
+	r := b.Get("/auth/tiktok/login?scope=video.list&return_to=%2Fvideos")
+	require.Equal(t, http.StatusFound, r.Status)
+	u, _ := url.Parse(r.Location())
 	assert.Equal(t, "user.info.basic,user.info.profile,video.list", u.Query().Get("scope"))
 
-	r = b.get("/auth/tiktok/login?scope=video.publish")
-	assert.Equal(t, http.StatusBadRequest, r.status, "a scope outside the allow-list is refused")
+	r = b.Get("/auth/tiktok/login?scope=video.publish")
+	assert.Equal(t, http.StatusBadRequest, r.Status, "a scope outside the allow-list is refused")
 
-	hops := b.follow("/auth/tiktok/login?scope=video.list,user.info.stats")
-	require.Equal(t, http.StatusOK, hops[len(hops)-1].status)
+	hops := b.Follow("/auth/tiktok/login?scope=video.list,user.info.stats")
+	require.Equal(t, http.StatusOK, hops[len(hops)-1].Status)
 	tok := a.storedToken(testOpenID)
 	require.NotNil(t, tok)
 	assert.ElementsMatch(t, []string{"user.info.basic", "user.info.profile", "video.list", "user.info.stats"}, tok.Scopes)
 
 	// A later step-up keeps what was granted.
-	r = b.get("/auth/tiktok/login?scope=video.list")
-	u, _ = url.Parse(r.location())
+	r = b.Get("/auth/tiktok/login?scope=video.list")
+	u, _ = url.Parse(r.Location())
 	assert.ElementsMatch(t, []string{"user.info.basic", "user.info.profile", "video.list", "user.info.stats"},
 		strings.Split(u.Query().Get("scope"), ","))
 }
@@ -347,11 +347,11 @@ func TestOnLoginRefused(t *testing.T) {
 	b := a.newBrowser()
 	hops := b.login("/me")
 	last := hops[len(hops)-1]
-	require.Equal(t, http.StatusForbidden, last.status)
-	assert.NotContains(t, last.body, refusal.Error(), "the hook's error text is not shown")
+	require.Equal(t, http.StatusForbidden, last.Status)
+	assert.NotContains(t, last.Body, refusal.Error(), "the hook's error text is not shown")
 	assert.Equal(t, 1, a.emu.Calls(tiktoktest.EndpointRevoke), "the refused token is revoked")
 	assert.Nil(t, a.storedToken(testOpenID), "and not kept")
-	assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 	assert.Contains(t, a.logs.String(), refusal.Error())
 	a.assertNoSecretLeak()
 }
@@ -368,12 +368,12 @@ func TestProfileFailureStillLogsIn(t *testing.T) {
 	a.emu.InjectFault(tiktoktest.EndpointUserInfo, tiktoktest.Fault{Status: http.StatusInternalServerError})
 	hops := b.login("/me")
 	a.emu.ClearFaults()
-	require.Equal(t, http.StatusOK, hops[len(hops)-1].status)
+	require.Equal(t, http.StatusOK, hops[len(hops)-1].Status)
 	require.NotNil(t, got)
 	assert.Equal(t, testOpenID, got.UID, "uid comes from the token response")
-	assert.Error(t, got.Extra.ProfileError)
-	assert.Nil(t, got.Extra.User)
-	assert.Empty(t, got.Info.Name)
+	assert.Error(t, got.RawProfile.FetchError)
+	assert.Nil(t, got.RawProfile.User)
+	assert.Empty(t, got.Profile.Name)
 	assert.NotNil(t, a.storedToken(testOpenID))
 }
 
@@ -382,10 +382,10 @@ func TestExchangeFailure(t *testing.T) {
 	b := a.newBrowser()
 	cb := b.toCallback("/auth/tiktok/login")
 	a.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: http.StatusInternalServerError})
-	r := b.get(cb)
-	assert.Equal(t, http.StatusBadGateway, r.status)
-	assert.NotContains(t, r.body, "internal_error", "no TikTok error text on the page")
-	assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+	r := b.Get(cb)
+	assert.Equal(t, http.StatusBadGateway, r.Status)
+	assert.NotContains(t, r.Body, "internal_error", "no TikTok error text on the page")
+	assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 }
 
 func TestMalformedCallback(t *testing.T) {
@@ -399,11 +399,11 @@ func TestMalformedCallback(t *testing.T) {
 		strings.Replace(cb, "code=", "xcode=", 1),
 		cb + "&error=access_denied",
 	} {
-		r := b.get(bad)
-		assert.Equal(t, http.StatusBadRequest, r.status, bad)
+		r := b.Get(bad)
+		assert.Equal(t, http.StatusBadRequest, r.Status, bad)
 	}
 	// Malformed queries were refused before the pending login was touched.
-	assert.Equal(t, http.StatusFound, b.get(cb).status)
+	assert.Equal(t, http.StatusFound, b.Get(cb).Status)
 }
 
 func TestDisconnect(t *testing.T) {
@@ -417,7 +417,7 @@ func TestDisconnect(t *testing.T) {
 		{
 			name: "POST with CSRF token",
 			send: func(b *browser) *response {
-				return b.post("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}})
+				return b.PostForm("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}})
 			},
 			wantStatus: http.StatusSeeOther, loggedOut: true,
 		},
@@ -425,41 +425,41 @@ func TestDisconnect(t *testing.T) {
 			name: "POST with CSRF token on chi",
 			opt:  appOptions{router: chiRouter},
 			send: func(b *browser) *response {
-				return b.post("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}})
+				return b.PostForm("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}})
 			},
 			wantStatus: http.StatusSeeOther, loggedOut: true,
 		},
 		{
 			name:       "POST without CSRF token",
-			send:       func(b *browser) *response { return b.post("/auth/tiktok/disconnect", nil) },
+			send:       func(b *browser) *response { return b.PostForm("/auth/tiktok/disconnect", nil) },
 			wantStatus: http.StatusBadRequest,
 		},
 		{
 			name: "POST from another origin",
 			send: func(b *browser) *response {
-				req, _ := http.NewRequest(http.MethodPost, b.abs("/auth/tiktok/disconnect"),
+				req, _ := http.NewRequest(http.MethodPost, b.Abs("/auth/tiktok/disconnect"),
 					strings.NewReader(url.Values{"csrf_token": {b.csrf()}}.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.Header.Set("Origin", "https://evil.example")
-				return b.do(req)
+				return b.Send(req)
 			},
 			wantStatus: http.StatusBadRequest,
 		},
 		{
 			name:       "GET",
-			send:       func(b *browser) *response { return b.get("/auth/tiktok/disconnect") },
+			send:       func(b *browser) *response { return b.Get("/auth/tiktok/disconnect") },
 			wantStatus: http.StatusMethodNotAllowed,
 		},
 		{
 			name:       "not wrapped by nosurf",
 			opt:        appOptions{noCSRF: true},
-			send:       func(b *browser) *response { return b.post("/auth/tiktok/disconnect", nil) },
+			send:       func(b *browser) *response { return b.PostForm("/auth/tiktok/disconnect", nil) },
 			wantStatus: http.StatusForbidden,
 		},
 		{
 			name:       "not wrapped by nosurf, check skipped on purpose",
 			opt:        appOptions{noCSRF: true, skipCSRF: true},
-			send:       func(b *browser) *response { return b.post("/auth/tiktok/disconnect", nil) },
+			send:       func(b *browser) *response { return b.PostForm("/auth/tiktok/disconnect", nil) },
 			wantStatus: http.StatusSeeOther, loggedOut: true,
 		},
 	}
@@ -469,23 +469,23 @@ func TestDisconnect(t *testing.T) {
 			b := a.newBrowser()
 			b.login("/")
 			require.NotNil(t, a.storedToken(testOpenID))
-			before := b.cookie(a.sm.Cookie.Name).Value
+			before := b.Cookie(a.sm.Cookie.Name).Value
 
 			r := tc.send(b)
-			require.Equal(t, tc.wantStatus, r.status, r.body)
+			require.Equal(t, tc.wantStatus, r.Status, r.Body)
 			if tc.wantStatus != http.StatusBadRequest { // 400 is nosurf's own answer
-				assert.True(t, hasNoStore(r.header))
+				assert.True(t, hasNoStore(r.Header))
 			}
 			if tc.loggedOut {
-				assert.Equal(t, "/", r.location())
+				assert.Equal(t, "/", r.Location())
 				assert.Equal(t, 1, a.emu.Calls(tiktoktest.EndpointRevoke))
 				assert.Nil(t, a.storedToken(testOpenID))
-				assert.NotEqual(t, before, b.cookie(a.sm.Cookie.Name).Value, "session token renewed")
-				assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+				assert.NotEqual(t, before, b.Cookie(a.sm.Cookie.Name).Value, "session token renewed")
+				assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 			} else {
 				assert.Equal(t, 0, a.emu.Calls(tiktoktest.EndpointRevoke))
 				assert.NotNil(t, a.storedToken(testOpenID))
-				assert.Equal(t, http.StatusOK, b.getJSON("/api/me").status)
+				assert.Equal(t, http.StatusOK, b.GetJSON("/api/me").Status)
 			}
 			a.assertNoSecretLeak()
 		})
@@ -497,10 +497,10 @@ func TestDisconnectRevokeFails(t *testing.T) {
 	b := a.newBrowser()
 	b.login("/")
 	a.emu.InjectFault(tiktoktest.EndpointRevoke, tiktoktest.Fault{Status: http.StatusInternalServerError})
-	r := b.post("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}})
-	require.Equal(t, http.StatusSeeOther, r.status)
+	r := b.PostForm("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}})
+	require.Equal(t, http.StatusSeeOther, r.Status)
 	assert.Nil(t, a.storedToken(testOpenID), "deleted locally anyway")
-	assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 	assert.Contains(t, a.logs.String(), "revoke failed")
 	a.assertNoSecretLeak()
 }
@@ -512,14 +512,14 @@ func TestExpiryAndRefresh(t *testing.T) {
 	first := a.storedToken(testOpenID)
 	a.clock.Advance(3 * time.Hour)
 
-	r := b.getJSON("/api/me")
-	require.Equal(t, http.StatusOK, r.status, r.body)
+	r := b.GetJSON("/api/me")
+	require.Equal(t, http.StatusOK, r.Status, r.Body)
 	assert.Equal(t, 1, a.emu.Grants("refresh_token"))
 	now := a.storedToken(testOpenID)
 	require.NotNil(t, now)
 	assert.NotEqual(t, first.AccessToken, now.AccessToken)
 	assert.NotEqual(t, first.RefreshToken, now.RefreshToken, "the rotated refresh token was saved")
-	assert.Equal(t, http.StatusOK, b.get("/me").status)
+	assert.Equal(t, http.StatusOK, b.Get("/me").Status)
 	assert.Equal(t, 1, a.emu.Grants("refresh_token"))
 	a.assertNoSecretLeak()
 }
@@ -532,17 +532,17 @@ func TestTikTokDownDuringRefresh(t *testing.T) {
 	a.clock.Advance(3 * time.Hour)
 	a.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: http.StatusInternalServerError})
 
-	r := b.getJSON("/api/me")
-	require.Equal(t, http.StatusServiceUnavailable, r.status)
-	assert.JSONEq(t, `{"error":"temporarily_unavailable"}`, r.body)
-	page := b.get("/me")
-	require.Equal(t, http.StatusServiceUnavailable, page.status)
-	assert.Contains(t, page.header.Get("Content-Type"), "text/plain")
+	r := b.GetJSON("/api/me")
+	require.Equal(t, http.StatusServiceUnavailable, r.Status)
+	assert.JSONEq(t, `{"error":"temporarily_unavailable"}`, r.Body)
+	page := b.Get("/me")
+	require.Equal(t, http.StatusServiceUnavailable, page.Status)
+	assert.Contains(t, page.Header.Get("Content-Type"), "text/plain")
 	assert.Equal(t, before, a.storedToken(testOpenID), "the token is kept")
 
 	a.emu.ClearFaults()
-	r = b.getJSON("/api/me")
-	require.Equal(t, http.StatusOK, r.status, "the user is still logged in")
+	r = b.GetJSON("/api/me")
+	require.Equal(t, http.StatusOK, r.Status, "the user is still logged in")
 	assert.Equal(t, 1, a.emu.Grants("refresh_token"))
 	a.assertNoSecretLeak()
 }
@@ -554,15 +554,15 @@ func TestRefreshTokenRevokedAtTikTok(t *testing.T) {
 	a.emu.RevokeAllGrants()
 	a.clock.Advance(3 * time.Hour)
 
-	r := b.getJSON("/api/me")
-	require.Equal(t, http.StatusUnauthorized, r.status)
-	assert.JSONEq(t, `{"error":"login_required"}`, r.body)
+	r := b.GetJSON("/api/me")
+	require.Equal(t, http.StatusUnauthorized, r.Status)
+	assert.JSONEq(t, `{"error":"login_required"}`, r.Body)
 	assert.Nil(t, a.storedToken(testOpenID), "the dead token is deleted")
 
 	calls := a.emu.Calls(tiktoktest.EndpointToken)
-	r = b.get("/me")
-	require.Equal(t, http.StatusFound, r.status)
-	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fme", r.location())
+	r = b.Get("/me")
+	require.Equal(t, http.StatusFound, r.Status)
+	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fme", r.Location())
 	assert.Equal(t, calls, a.emu.Calls(tiktoktest.EndpointToken), "straight to login, TikTok not asked")
 }
 
@@ -576,11 +576,11 @@ func TestKilledTokenOneRequest(t *testing.T) {
 	a.emu.ResetCounters()
 	a.emu.KillAccessTokens()
 
-	r := b.getJSON("/api/me")
-	require.Equal(t, http.StatusOK, r.status, r.body)
+	r := b.GetJSON("/api/me")
+	require.Equal(t, http.StatusOK, r.Status, r.Body)
 	assert.Equal(t, 1, a.emu.Grants("refresh_token"))
 	assert.Equal(t, 2, a.emu.Calls(tiktoktest.EndpointUserInfo), "refused once, repeated once")
-	assert.Equal(t, http.StatusOK, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusOK, b.GetJSON("/api/me").Status)
 	assert.Equal(t, 1, a.emu.Grants("refresh_token"))
 	a.assertNoSecretLeak()
 }
@@ -603,7 +603,7 @@ func TestKilledTokenConcurrentRequests(t *testing.T) {
 			defer wg.Done()
 			tr := a.srv.Client().Transport.(*http.Transport).Clone()
 			tr.DisableKeepAlives = true // one connection per request
-			c := &http.Client{Jar: b.jar, Transport: tr}
+			c := &http.Client{Jar: b.Jar, Transport: tr}
 			req, _ := http.NewRequest(http.MethodGet, a.srv.URL+"/api/me", nil)
 			req.Header.Set("Accept", "application/json")
 			resp, err := c.Do(req)
@@ -631,12 +631,12 @@ func TestKilledTokenAndRevokedGrant(t *testing.T) {
 		b.login("/")
 		a.emu.RevokeAllGrants()
 		a.emu.KillAccessTokens()
-		r := b.getJSON("/api/me")
-		require.Equal(t, http.StatusUnauthorized, r.status, r.body)
-		assert.JSONEq(t, `{"error":"login_required"}`, r.body)
+		r := b.GetJSON("/api/me")
+		require.Equal(t, http.StatusUnauthorized, r.Status, r.Body)
+		assert.JSONEq(t, `{"error":"login_required"}`, r.Body)
 		assert.Nil(t, a.storedToken(testOpenID))
 		calls := a.emu.Calls(tiktoktest.EndpointToken)
-		assert.Equal(t, http.StatusUnauthorized, b.getJSON("/api/me").status)
+		assert.Equal(t, http.StatusUnauthorized, b.GetJSON("/api/me").Status)
 		assert.Equal(t, calls, a.emu.Calls(tiktoktest.EndpointToken), "next request goes straight to login")
 	})
 	t.Run("HTML", func(t *testing.T) {
@@ -645,9 +645,9 @@ func TestKilledTokenAndRevokedGrant(t *testing.T) {
 		b.login("/")
 		a.emu.RevokeAllGrants()
 		a.emu.KillAccessTokens()
-		r := b.get("/me/info")
-		require.Equal(t, http.StatusFound, r.status, r.body)
-		assert.Equal(t, "/auth/tiktok/login?return_to=%2Fme%2Finfo", r.location())
+		r := b.Get("/me/info")
+		require.Equal(t, http.StatusFound, r.Status, r.Body)
+		assert.Equal(t, "/auth/tiktok/login?return_to=%2Fme%2Finfo", r.Location())
 		assert.Nil(t, a.storedToken(testOpenID))
 	})
 }
@@ -661,13 +661,13 @@ func TestKilledTokenRefreshFailsOnce(t *testing.T) {
 	a.emu.KillAccessTokens()
 	a.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: http.StatusInternalServerError, Times: 1})
 
-	r := b.getJSON("/api/me")
-	require.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
+	r := b.GetJSON("/api/me")
+	require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Body)
 	assert.Equal(t, before, a.storedToken(testOpenID), "still logged in")
 	assert.Equal(t, 0, a.emu.Grants("refresh_token"), "no second refresh within the failed request")
 
-	r = b.getJSON("/api/me")
-	require.Equal(t, http.StatusOK, r.status, r.body)
+	r = b.GetJSON("/api/me")
+	require.Equal(t, http.StatusOK, r.Status, r.Body)
 	assert.Equal(t, 1, a.emu.Grants("refresh_token"))
 	assert.Equal(t, 0, a.emu.RefreshTokenReuse())
 }
@@ -676,15 +676,15 @@ func TestNoStoreOnAuthResponses(t *testing.T) {
 	a := newApp(t, appOptions{})
 	b := a.newBrowser()
 	var all []*response
-	all = append(all, b.get("/me"))                                  // redirect to login
-	all = append(all, b.getJSON("/api/me"))                          // 401
-	all = append(all, b.get("/auth/tiktok/callback?state=x&code=y")) // failure
+	all = append(all, b.Get("/me"))                                  // redirect to login
+	all = append(all, b.GetJSON("/api/me"))                          // 401
+	all = append(all, b.Get("/auth/tiktok/callback?state=x&code=y")) // failure
 	hops := b.login("/")
 	all = append(all, hops[0], hops[2]) // login, callback
-	all = append(all, b.get("/auth/tiktok/disconnect"))
-	all = append(all, b.post("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}}))
+	all = append(all, b.Get("/auth/tiktok/disconnect"))
+	all = append(all, b.PostForm("/auth/tiktok/disconnect", url.Values{"csrf_token": {b.csrf()}}))
 	for _, r := range all {
-		assert.True(t, hasNoStore(r.header), "%s answered %d without no-store", r.url, r.status)
+		assert.True(t, hasNoStore(r.Header), "%s answered %d without no-store", r.URL, r.Status)
 	}
 }
 
@@ -693,22 +693,22 @@ func TestErrorPagesShowNoDetail(t *testing.T) {
 	b := a.newBrowser()
 	cb := b.toCallback("/auth/tiktok/login")
 	a.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{ErrorCode: "invalid_client"})
-	r := b.get(cb)
-	require.Equal(t, http.StatusBadGateway, r.status)
+	r := b.Get(cb)
+	require.Equal(t, http.StatusBadGateway, r.Status)
 	for _, leak := range []string{"invalid_client", "client:", "handlers:", "log_id"} {
-		assert.NotContains(t, r.body, leak)
+		assert.NotContains(t, r.Body, leak)
 	}
 	assert.Contains(t, a.logs.String(), "invalid_client", "the detail is in the log")
-	assert.Equal(t, "text/plain; charset=utf-8", r.header.Get("Content-Type"))
+	assert.Equal(t, "text/plain; charset=utf-8", r.Header.Get("Content-Type"))
 }
 
 func TestAPIResponseIsJSON(t *testing.T) {
 	a := newApp(t, appOptions{})
 	b := a.newBrowser()
-	r := b.getJSON("/api/me")
-	require.Equal(t, http.StatusUnauthorized, r.status)
+	r := b.GetJSON("/api/me")
+	require.Equal(t, http.StatusUnauthorized, r.Status)
 	var body map[string]string
-	require.NoError(t, json.Unmarshal([]byte(r.body), &body))
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &body))
 	assert.Equal(t, "login_required", body["error"])
 }
 
@@ -719,9 +719,9 @@ func TestStepUpDeclinedDoesNotLoop(t *testing.T) {
 	b := a.newBrowser()
 	b.login("/")
 
-	r := b.get("/auth/tiktok/login?scope=video.list&return_to=%2Fvideos")
-	require.Equal(t, http.StatusFound, r.status)
-	authz, err := url.Parse(r.location())
+	r := b.Get("/auth/tiktok/login?scope=video.list&return_to=%2Fvideos")
+	require.Equal(t, http.StatusFound, r.Status)
+	authz, err := url.Parse(r.Location())
 	require.NoError(t, err)
 	q := authz.Query()
 	granted := []string{"user.info.basic", "user.info.profile"} // video.list unticked
@@ -729,13 +729,13 @@ func TestStepUpDeclinedDoesNotLoop(t *testing.T) {
 	require.NoError(t, err)
 	cb := url.Values{"code": {code}, "scopes": {strings.Join(granted, ",")}, "state": {q.Get("state")}}
 
-	r = b.get(q.Get("redirect_uri") + "?" + cb.Encode())
-	require.Equal(t, http.StatusForbidden, r.status, r.body)
-	assert.Empty(t, r.location(), "no redirect back to the page that needs the scope")
-	assert.Contains(t, r.body, "did not grant")
+	r = b.Get(q.Get("redirect_uri") + "?" + cb.Encode())
+	require.Equal(t, http.StatusForbidden, r.Status, r.Body)
+	assert.Empty(t, r.Location(), "no redirect back to the page that needs the scope")
+	assert.Contains(t, r.Body, "did not grant")
 	tok := a.storedToken(testOpenID)
 	require.NotNil(t, tok, "still logged in with what was granted")
 	assert.ElementsMatch(t, granted, tok.Scopes)
-	assert.Equal(t, http.StatusOK, b.getJSON("/api/me").status)
+	assert.Equal(t, http.StatusOK, b.GetJSON("/api/me").Status)
 	a.assertNoSecretLeak()
 }

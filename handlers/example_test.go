@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
-	"strings"
-	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/justinas/nosurf"
@@ -123,7 +121,7 @@ func ExampleAuth_Callback() {
 			if banned[res.UID] {
 				return errors.New("account banned") // token revoked, login refused (403)
 			}
-			slog.InfoContext(ctx, "tiktok user logged in", "uid", res.UID, "name", res.Info.Name,
+			slog.InfoContext(ctx, "tiktok user logged in", "uid", res.UID, "name", res.Profile.Name,
 				"credentials", res.Credentials) // credentials log without tokens
 			return nil
 		},
@@ -174,65 +172,4 @@ func ExampleSafeReturnTo() {
 	// //evil.example         false
 	// /\evil.example         false
 	// /%2F%2Fevil.example    false
-}
-
-// ExampleSignWebhook tests a webhook endpoint the way TikTok calls it: the
-// handler is mounted behind nosurf, which must exempt its path (TikTok sends
-// no CSRF token; the signature protects the endpoint instead), and every
-// request is signed with the client secret.
-func ExampleSignWebhook() {
-	const secret = "your-client-secret"
-	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	ctx := context.Background()
-	store := tokenstore.NewMemory()
-	_ = store.Put(ctx, "open-1", &client.Token{AccessToken: "act.example", OpenID: "open-1"})
-
-	hook, err := handlers.NewWebhook(handlers.WebhookConfig{
-		ClientSecret: secret,
-		ClientKey:    "your-client-key", // events for another app are refused
-		Tokens:       store,             // authorization.removed deletes the token here
-		OnEvent: func(ctx context.Context, ev handlers.WebhookEvent) error {
-			fmt.Println("event:", ev.Event, ev.Publish.PublishID, ev.Publish.PublishType)
-			return nil // an error answers 500, and TikTok delivers the event again
-		},
-		Clock:  func() time.Time { return now }, // default time.Now
-		Logger: slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("POST /webhooks/tiktok", hook)
-	csrf := nosurf.New(mux)
-	csrf.ExemptPath("/webhooks/tiktok")
-
-	send := func(body string, signedAt time.Time, sign string) int {
-		req := httptest.NewRequest(http.MethodPost, "/webhooks/tiktok", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(handlers.WebhookSignatureHeader, handlers.SignWebhook(sign, signedAt, []byte(body)))
-		rec := httptest.NewRecorder()
-		csrf.ServeHTTP(rec, req)
-		return rec.Code
-	}
-
-	published := `{"client_key":"your-client-key","event":"post.publish.complete","create_time":1777636800,` +
-		`"user_openid":"open-1","content":"{\"publish_id\":\"v_pub_file~v2-1.123\",\"publish_type\":\"DIRECT_PUBLISH\"}"}`
-	fmt.Println(send(published, now, secret))
-	fmt.Println("replayed:", send(published, now, secret))
-	fmt.Println("wrong secret:", send(published, now.Add(time.Second), "another-secret"))
-	fmt.Println("too old:", send(published, now.Add(-10*time.Minute), secret)) // Tolerance: 5 minutes either way
-
-	removed := `{"client_key":"your-client-key","event":"authorization.removed","create_time":1777636800,` +
-		`"user_openid":"open-1","content":"{\"reason\":1}"}`
-	fmt.Println(send(removed, now, secret))
-	_, err = store.Get(ctx, "open-1")
-	fmt.Println("token deleted:", errors.Is(err, tokenstore.ErrNotFound))
-	// Output:
-	// event: post.publish.complete v_pub_file~v2-1.123 DIRECT_PUBLISH
-	// 200
-	// replayed: 409
-	// wrong secret: 401
-	// too old: 401
-	// 200
-	// token deleted: true
 }

@@ -2,11 +2,8 @@ package handlers_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -15,7 +12,6 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/go-chi/chi/v5"
 	"github.com/justinas/nosurf"
 	"github.com/stretchr/testify/require"
@@ -23,18 +19,11 @@ import (
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/internal/testharness"
 	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
-
-type syncBuffer = testutil.SyncBuffer
-
-type testClock = testutil.Clock
-
-func newTestClock() *testClock {
-	return testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-}
 
 // recordingStore is a token store that remembers every secret it was
 // given, so tests can check that none of them leaks anywhere.
@@ -92,7 +81,7 @@ type appOptions struct {
 // scs sessions, nosurf, the handlers, the middleware, the emulator.
 type app struct {
 	t      *testing.T
-	clock  *testClock
+	clock  *testutil.Clock
 	emu    *tiktoktest.Server
 	client *client.Client
 	store  *recordingStore
@@ -101,7 +90,7 @@ type app struct {
 	auth   *handlers.Auth
 	guard  *middleware.Guard
 	srv    *httptest.Server
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 
 	mu   sync.Mutex
 	seen []string // bodies, URLs and headers that left the app
@@ -111,52 +100,36 @@ const testOpenID = "user-alice"
 
 func newApp(t *testing.T, opt appOptions) *app {
 	t.Helper()
-	a := &app{t: t, clock: newTestClock(), logs: &syncBuffer{}}
-	logger := slog.New(slog.NewTextHandler(a.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
 	ecfg := opt.emu
-	ecfg.Clock = a.clock.Now
 	ecfg.AutoApprove = true
 	if opt.accessTTL != 0 {
 		ecfg.AccessTTL = opt.accessTTL
 	}
 	if ecfg.Users == nil {
-		ecfg.Users = append([]tiktoktest.User{{OpenID: testOpenID, DisplayName: "Alice", Username: "alice",
-			BioDescription: "hello", IsVerified: true}}, tiktoktest.DefaultUsers()...)
+		ecfg.Users = testharness.Users(tiktoktest.User{OpenID: testOpenID, DisplayName: "Alice", Username: "alice",
+			BioDescription: "hello", IsVerified: true})
 	}
-	a.emu = tiktoktest.NewServer(ecfg)
-	t.Cleanup(a.emu.Close)
 
 	// The listener exists before the server starts, so the redirect URL is
 	// known while the app is wired; the server starts once the handler is set.
-	a.srv = httptest.NewUnstartedServer(nil)
+	srv := httptest.NewUnstartedServer(nil)
 	scheme := "http://"
 	if opt.tls {
 		scheme = "https://"
 	}
-	base := scheme + a.srv.Listener.Addr().String()
+	base := scheme + srv.Listener.Addr().String()
 
-	c, err := client.New(client.Config{
-		ClientKey:    a.emu.ClientKey(),
-		ClientSecret: a.emu.ClientSecret(),
-		RedirectURL:  base + "/auth/tiktok/callback",
-		Scopes:       []string{client.ScopeUserInfoBasic, client.ScopeUserInfoProfile},
-		AuthURL:      a.emu.AuthURL(),
-		APIURL:       a.emu.APIURL(),
-		Logger:       logger,
-		Clock:        a.clock.Now,
-		Retry:        client.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
-	})
-	require.NoError(t, err)
-	a.client = c
-	a.store = &recordingStore{Store: tokenstore.NewMemory()}
-	a.src, err = tokenstore.NewSource(tokenstore.SourceConfig{Store: a.store, Client: c, Logger: logger})
-	require.NoError(t, err)
-
-	a.sm = scs.New()
-	a.sm.Store = memstore.NewWithCleanupInterval(0)
+	store := &recordingStore{Store: tokenstore.NewMemory()}
+	st := testharness.New(t, testharness.Config{Emulator: ecfg, Store: store, Client: func(c *client.Config) {
+		c.RedirectURL = base + "/auth/tiktok/callback"
+		c.Scopes = []string{client.ScopeUserInfoBasic, client.ScopeUserInfoProfile}
+	}})
+	a := &app{t: t, clock: st.Clock, emu: st.Emulator, client: st.Client, store: store, src: st.Source,
+		sm: st.Sessions, srv: srv, logs: st.Logs}
+	logger := st.Logger
 	a.sm.Cookie.Secure = opt.tls
 
+	var err error
 	hcfg := handlers.Config{
 		Tokens:                a.src,
 		Sessions:              a.sm,
@@ -187,8 +160,8 @@ func newApp(t *testing.T, opt appOptions) *app {
 			r.Use(a.guard.RequireTikTok)
 			r.Get("/me", a.mePage)
 		})
-		r.Method(http.MethodGet, "/api/me", a.guard.RequireTikTokFunc(a.apiMe))
-		r.Method(http.MethodGet, "/me/info", a.guard.RequireTikTokFunc(a.apiMe))
+		r.Method(http.MethodGet, "/api/me", a.guard.RequireTikTokFunc(testharness.UserInfoJSON))
+		r.Method(http.MethodGet, "/me/info", a.guard.RequireTikTokFunc(testharness.UserInfoJSON))
 		h = r
 	default:
 		m := http.NewServeMux()
@@ -198,8 +171,8 @@ func newApp(t *testing.T, opt appOptions) *app {
 		m.Handle("GET /auth/tiktok/callback", a.auth.Callback())
 		m.Handle("/auth/tiktok/disconnect", a.auth.Disconnect()) // every method, to test the 405
 		m.Handle("GET /me", a.guard.RequireTikTok(http.HandlerFunc(a.mePage)))
-		m.Handle("GET /api/me", a.guard.RequireTikTokFunc(a.apiMe))
-		m.Handle("GET /me/info", a.guard.RequireTikTokFunc(a.apiMe))
+		m.Handle("GET /api/me", a.guard.RequireTikTokFunc(testharness.UserInfoJSON))
+		m.Handle("GET /me/info", a.guard.RequireTikTokFunc(testharness.UserInfoJSON))
 		h = m
 	}
 	if !opt.noCSRF {
@@ -238,121 +211,29 @@ func (a *app) mePage(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "<p>logged in as "+u.Token().OpenID+"</p>")
 }
 
-func (a *app) apiMe(w http.ResponseWriter, r *http.Request, u *client.UserClient) error {
-	info, err := u.UserInfo(r.Context(), client.FieldOpenID, client.FieldDisplayName)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(map[string]string{"open_id": info.OpenID, "display_name": info.DisplayName})
-}
-
 // response is what a browser saw for one request.
-type response struct {
-	status int
-	header http.Header
-	body   string
-	url    string
-}
-
-func (r *response) location() string { return r.header.Get("Location") }
+type response = testharness.Response
 
 // browser is a cookie-keeping user agent that does not follow redirects by
-// itself, so tests can look at every hop.
+// itself, so tests can look at every hop; it records everything that came
+// back in its app.
 type browser struct {
-	a   *app
-	c   *http.Client
-	jar *cookiejar.Jar
+	*testharness.Browser
+	a *app
 }
 
 func (a *app) newBrowser() *browser {
-	jar, err := cookiejar.New(nil)
-	require.NoError(a.t, err)
-	tr := a.srv.Client().Transport.(*http.Transport).Clone()
-	return &browser{a: a, jar: jar, c: &http.Client{
-		Jar:       jar,
-		Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		},
-	}}
+	b := testharness.NewBrowser(a.t, a.srv)
+	b.OnResponse = a.record
+	return &browser{Browser: b, a: a}
 }
 
-func (a *app) record(s ...string) {
+// record keeps what left the app in r: its URL, body, redirect and cookies.
+func (a *app) record(r *response) {
 	a.mu.Lock()
-	a.seen = append(a.seen, s...)
+	a.seen = append(a.seen, r.URL, r.Body, strings.Join(r.Header.Values("Location"), " "),
+		strings.Join(r.Header.Values("Set-Cookie"), " "))
 	a.mu.Unlock()
-}
-
-// do sends req and records everything that came back.
-func (b *browser) do(req *http.Request) *response {
-	b.a.t.Helper()
-	resp, err := b.c.Do(req)
-	require.NoError(b.a.t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(b.a.t, err)
-	r := &response{status: resp.StatusCode, header: resp.Header, body: string(body), url: req.URL.String()}
-	b.a.record(r.url, r.body, strings.Join(resp.Header.Values("Location"), " "),
-		strings.Join(resp.Header.Values("Set-Cookie"), " "))
-	return r
-}
-
-// get loads a page as a browser navigation (Accept: text/html).
-func (b *browser) get(u string) *response {
-	b.a.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.abs(u), nil)
-	require.NoError(b.a.t, err)
-	req.Header.Set("Accept", "text/html,application/xhtml+xml,*/*;q=0.8")
-	return b.do(req)
-}
-
-// getJSON calls an API route (Accept: application/json).
-func (b *browser) getJSON(u string) *response {
-	b.a.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, b.abs(u), nil)
-	require.NoError(b.a.t, err)
-	req.Header.Set("Accept", "application/json")
-	return b.do(req)
-}
-
-// post submits a same-origin form, as a browser would (Origin set).
-func (b *browser) post(u string, form url.Values) *response {
-	b.a.t.Helper()
-	req, err := http.NewRequest(http.MethodPost, b.abs(u), strings.NewReader(form.Encode()))
-	require.NoError(b.a.t, err)
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", b.a.srv.URL)
-	req.Header.Set("Accept", "text/html")
-	return b.do(req)
-}
-
-func (b *browser) abs(u string) string {
-	if strings.HasPrefix(u, "/") {
-		return b.a.srv.URL + u
-	}
-	return u
-}
-
-// follow loads u and follows redirects (across the app and the emulator)
-// until a page that is not a redirect, returning every hop.
-func (b *browser) follow(u string) []*response {
-	b.a.t.Helper()
-	var hops []*response
-	for range 10 {
-		r := b.get(u)
-		hops = append(hops, r)
-		if r.status < 300 || r.status > 399 {
-			return hops
-		}
-		next, err := url.Parse(r.location())
-		require.NoError(b.a.t, err)
-		base, err := url.Parse(r.url)
-		require.NoError(b.a.t, err)
-		u = base.ResolveReference(next).String()
-	}
-	b.a.t.Fatalf("too many redirects from %s", u)
-	return nil
 }
 
 // login runs the whole login flow from the app's login path and returns the
@@ -363,39 +244,29 @@ func (b *browser) login(returnTo string) []*response {
 	if returnTo != "" {
 		u += "?return_to=" + url.QueryEscape(returnTo)
 	}
-	return b.follow(u)
+	return b.Follow(u)
 }
 
 // toCallback starts a login and stops at the callback URL the emulator
 // sends the browser to, without loading it.
 func (b *browser) toCallback(loginURL string) string {
 	b.a.t.Helper()
-	r := b.get(loginURL)
-	require.Equal(b.a.t, http.StatusFound, r.status, r.body)
-	auth := b.get(r.location())
-	require.Equal(b.a.t, http.StatusFound, auth.status, auth.body)
-	cb := auth.location()
+	r := b.Get(loginURL)
+	require.Equal(b.a.t, http.StatusFound, r.Status, r.Body)
+	auth := b.Get(r.Location())
+	require.Equal(b.a.t, http.StatusFound, auth.Status, auth.Body)
+	cb := auth.Location()
 	require.True(b.a.t, strings.HasPrefix(cb, b.a.srv.URL+"/auth/tiktok/callback?"), cb)
 	return cb
-}
-
-func (b *browser) cookie(name string) *http.Cookie {
-	u, _ := url.Parse(b.a.srv.URL)
-	for _, c := range b.jar.Cookies(u) {
-		if c.Name == name {
-			return c
-		}
-	}
-	return nil
 }
 
 // csrf returns a CSRF token for a form, as a page rendered by the app would.
 func (b *browser) csrf() string {
 	b.a.t.Helper()
-	r := b.get("/csrf")
-	require.Equal(b.a.t, http.StatusOK, r.status)
-	require.NotEmpty(b.a.t, r.body)
-	return r.body
+	r := b.Get("/csrf")
+	require.Equal(b.a.t, http.StatusOK, r.Status)
+	require.NotEmpty(b.a.t, r.Body)
+	return r.Body
 }
 
 // storedToken returns the token kept for key, or nil when there is none.

@@ -14,8 +14,9 @@ import (
 const Provider = "tiktok"
 
 // AuthResult describes a completed login, shaped like OmniAuth's auth hash
-// so that code ported from Rails finds its way: provider, uid, info,
-// credentials and extra. Config.OnLogin receives it.
+// so that code ported from Rails finds its way: Provider and UID are
+// OmniAuth's provider and uid, Profile its info, Credentials its
+// credentials and RawProfile its extra. Config.OnLogin receives it.
 //
 // Printing or logging an AuthResult never shows a token.
 type AuthResult struct {
@@ -24,13 +25,14 @@ type AuthResult struct {
 	// UID is the user's open_id for this app, never empty. It is also the
 	// store key under which the token was saved.
 	UID string
-	// Info is the profile, as far as the granted scopes and the profile
-	// call allowed; empty when the profile could not be fetched.
-	Info Info
+	// Profile is the user's profile, as far as the granted scopes and the
+	// profile call allowed; empty when the profile could not be fetched.
+	Profile Profile
 	// Credentials are the token's secrets and lifetimes.
 	Credentials Credentials
-	// Extra holds the raw profile.
-	Extra Extra
+	// RawProfile is the profile as TikTok sent it, or why it could not be
+	// fetched.
+	RawProfile RawProfile
 
 	token *client.Token
 }
@@ -42,7 +44,7 @@ func (r *AuthResult) Token() *client.Token { return r.token }
 // String describes r without secrets.
 func (r AuthResult) String() string {
 	return "handlers.AuthResult{provider=" + r.Provider + ", uid=" + r.UID +
-		", name=" + r.Info.Name + ", credentials=" + r.Credentials.String() + "}"
+		", name=" + r.Profile.Name + ", credentials=" + r.Credentials.String() + "}"
 }
 
 // GoString returns the same text as String.
@@ -56,13 +58,13 @@ func (r AuthResult) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("provider", r.Provider),
 		slog.String("uid", r.UID),
-		slog.String("name", r.Info.Name),
+		slog.String("name", r.Profile.Name),
 		slog.Any("credentials", r.Credentials),
 	)
 }
 
-// Info is the profile part of an AuthResult (OmniAuth's "info").
-type Info struct {
+// Profile is the profile part of an AuthResult (OmniAuth's "info").
+type Profile struct {
 	// Name is the display name (user.info.basic).
 	Name string
 	// Nickname is the username, the @handle (user.info.profile).
@@ -81,8 +83,8 @@ type Info struct {
 	UnionID string
 }
 
-// infoOf maps TikTok's user info onto Info.
-func infoOf(u *client.UserInfo) Info {
+// profileOf maps TikTok's user info onto Profile.
+func profileOf(u *client.UserInfo) Profile {
 	img := u.AvatarLargeURL
 	if img == "" {
 		img = u.AvatarURL
@@ -90,7 +92,7 @@ func infoOf(u *client.UserInfo) Info {
 	if img == "" {
 		img = u.AvatarURL100
 	}
-	return Info{
+	return Profile{
 		Name:        u.DisplayName,
 		Nickname:    u.Username,
 		Image:       img,
@@ -164,15 +166,16 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 	}{hidden(c.Token), hidden(c.RefreshToken), c.Expiry, c.RefreshExpiry, c.Scopes})
 }
 
-// Extra is the raw part of an AuthResult (OmniAuth's "extra").
-type Extra struct {
-	// RawInfo is the data.user object as TikTok sent it; nil when the
-	// profile was not fetched.
-	RawInfo json.RawMessage
+// RawProfile is the raw part of an AuthResult (OmniAuth's "extra"): the
+// profile as TikTok sent it, with every field the profile call returned.
+type RawProfile struct {
+	// JSON is the data.user object as TikTok sent it; nil when the profile
+	// was not fetched.
+	JSON json.RawMessage
 	// User is the typed profile; nil when it was not fetched.
 	User *client.UserInfo
-	// ProfileError is why the profile could not be fetched, or nil.
-	ProfileError error
+	// FetchError is why the profile could not be fetched, or nil.
+	FetchError error
 }
 
 // hidden stands in for a secret in printed forms.

@@ -2,11 +2,8 @@ package middleware_test
 
 import (
 	"context"
-	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -14,20 +11,16 @@ import (
 	"time"
 
 	"github.com/alexedwards/scs/v2"
-	"github.com/alexedwards/scs/v2/memstore"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testharness"
 	"github.com/tiktokkit/tiktokkit/internal/testtoken"
 	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
-
-type syncBuffer = testutil.SyncBuffer
-
-type testClock = testutil.Clock
 
 // flakyStore is a token store whose reads can be made to fail, as a
 // database that is down would.
@@ -76,39 +69,30 @@ type envOptions struct {
 // handlers).
 type env struct {
 	t     *testing.T
-	clock *testClock
+	clock *testutil.Clock
 	emu   *tiktoktest.Server
 	store *flakyStore
 	src   *tokenstore.Source
 	sm    *scs.SessionManager
 	guard *middleware.Guard
 	srv   *httptest.Server
-	logs  *syncBuffer
+	logs  *testutil.SyncBuffer
 }
 
 func newEnv(t *testing.T, opt envOptions) *env {
 	t.Helper()
-	e := &env{t: t, clock: testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)), logs: &syncBuffer{}}
-	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.emu = tiktoktest.NewServer(tiktoktest.Config{Clock: e.clock.Now, AccessTTL: 2 * time.Hour,
-		Users: append([]tiktoktest.User{{OpenID: alice, DisplayName: "Alice"}}, tiktoktest.DefaultUsers()...)})
-	t.Cleanup(e.emu.Close)
-	c, err := client.New(client.Config{
-		ClientKey: e.emu.ClientKey(), ClientSecret: e.emu.ClientSecret(),
-		RedirectURL: "http://app.test/cb", AuthURL: e.emu.AuthURL(), APIURL: e.emu.APIURL(),
-		Logger: logger, Clock: e.clock.Now,
-		Retry: client.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+	store := &flakyStore{Store: tokenstore.NewMemory()}
+	st := testharness.New(t, testharness.Config{
+		Emulator: tiktoktest.Config{AccessTTL: 2 * time.Hour, Users: testharness.Users(tiktoktest.User{OpenID: alice, DisplayName: "Alice"})},
+		Client:   func(c *client.Config) { c.RedirectURL = "http://app.test/cb" },
+		Store:    store,
 	})
-	require.NoError(t, err)
-	e.store = &flakyStore{Store: tokenstore.NewMemory()}
-	e.src, err = tokenstore.NewSource(tokenstore.SourceConfig{Store: e.store, Client: c, Logger: logger})
-	require.NoError(t, err)
-	e.sm = scs.New()
-	e.sm.Store = memstore.NewWithCleanupInterval(0)
-	gcfg := middleware.Config{Tokens: e.src, Sessions: e.sm, Logger: logger}
+	e := &env{t: t, clock: st.Clock, emu: st.Emulator, store: store, src: st.Source, sm: st.Sessions, logs: st.Logs}
+	gcfg := middleware.Config{Tokens: e.src, Sessions: e.sm, Logger: st.Logger}
 	if opt.guard != nil {
 		opt.guard(&gcfg)
 	}
+	var err error
 	e.guard, err = middleware.New(gcfg)
 	require.NoError(t, err)
 
@@ -124,7 +108,7 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		mux.Handle("/api/page", e.guard.RequireTikTok(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /videos", e.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /optional", e.guard.OptionalTikTok(http.HandlerFunc(whoAmI)))
-		mux.Handle("GET /info", e.guard.RequireTikTokFunc(userInfo))
+		mux.Handle("GET /info", e.guard.RequireTikTokFunc(testharness.UserInfoJSON))
 		mux.Handle("/app/", http.StripPrefix("/app", e.guard.RequireTikTok(http.HandlerFunc(whoAmI))))
 	}
 	e.srv = httptest.NewServer(e.sm.LoadAndSave(mux))
@@ -162,80 +146,19 @@ func whoAmI(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "user "+u.Key()+" "+u.Token().OpenID)
 }
 
-// userInfo calls TikTok with the request's client.
-func userInfo(w http.ResponseWriter, r *http.Request, u *client.UserClient) error {
-	info, err := u.UserInfo(r.Context(), client.FieldOpenID, client.FieldDisplayName)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/json")
-	return json.NewEncoder(w).Encode(map[string]string{"open_id": info.OpenID, "display_name": info.DisplayName})
-}
-
 // user is a cookie-keeping HTTP client that does not follow redirects.
-type user struct {
-	e *env
-	c *http.Client
-}
+type user = testharness.Browser
 
-func (e *env) newUser() *user {
-	jar, err := cookiejar.New(nil)
-	require.NoError(e.t, err)
-	return &user{e: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
-		return http.ErrUseLastResponse
-	}}}
-}
+func (e *env) newUser() *user { return testharness.NewBrowser(e.t, e.srv) }
 
 // loggedIn returns a user logged in as openID with scopes.
 func (e *env) loggedIn(openID string, scopes ...string) *user {
 	e.t.Helper()
 	u := e.newUser()
-	r := u.do(http.MethodGet, loginURL+"?open_id="+openID+"&scopes="+strings.Join(scopes, ","), "")
-	require.Equal(e.t, http.StatusNoContent, r.status, r.body)
+	r := u.Do(http.MethodGet, loginURL+"?open_id="+openID+"&scopes="+strings.Join(scopes, ","), "")
+	require.Equal(e.t, http.StatusNoContent, r.Status, r.Body)
 	return u
 }
-
-type result struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (u *user) do(method, path, accept string) result {
-	u.e.t.Helper()
-	r, err := u.try(method, path, accept)
-	require.NoError(u.e.t, err)
-	return r
-}
-
-// try is do without assertions, for use from other goroutines.
-func (u *user) try(method, path, accept string) (result, error) {
-	req, err := http.NewRequest(method, u.e.srv.URL+path, nil)
-	if err != nil {
-		return result{}, err
-	}
-	if accept != "" {
-		req.Header.Set("Accept", accept)
-	}
-	resp, err := u.c.Do(req)
-	if err != nil {
-		return result{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return result{status: resp.StatusCode, header: resp.Header, body: string(b)}, err
-}
-
-const (
-	acceptHTML = "text/html,application/xhtml+xml,*/*;q=0.8"
-	acceptJSON = "application/json"
-)
-
-func (u *user) page(path string) result {
-	u.e.t.Helper()
-	return u.do(http.MethodGet, path, acceptHTML)
-}
-func (u *user) api(path string) result { u.e.t.Helper(); return u.do(http.MethodGet, path, acceptJSON) }
 
 // stored reports whether the store holds a token for key.
 func (e *env) stored(key string) bool {

@@ -3,7 +3,6 @@ package middleware_test
 import (
 	"context"
 	"database/sql"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -16,9 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
-	"github.com/tiktokkit/tiktokkit/internal/testutil"
+	"github.com/tiktokkit/tiktokkit/internal/testharness"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
@@ -29,24 +27,20 @@ import (
 // concurrent requests on separate connections, spread over both instances,
 // all meet the dead token: all succeed and TikTok sees exactly one refresh.
 func TestKilledTokenTwoInstances(t *testing.T) {
-	clock := testutil.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	clock := testharness.NewClock()
 	emu := tiktoktest.NewServer(tiktoktest.Config{Clock: clock.Now,
-		Users: append([]tiktoktest.User{{OpenID: alice, DisplayName: "Alice"}}, tiktoktest.DefaultUsers()...)})
+		Users: testharness.Users(tiktoktest.User{OpenID: alice, DisplayName: "Alice"})})
 	t.Cleanup(emu.Close)
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "tokens.db")+
 		"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	sessionStore := memstore.NewWithCleanupInterval(0)
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewTextHandler(logs, nil))
+	logger, _ := testharness.NewLogger()
 
 	var servers [2]*httptest.Server
 	for i := range servers {
-		c, err := client.New(client.Config{ClientKey: emu.ClientKey(), ClientSecret: emu.ClientSecret(),
-			AuthURL: emu.AuthURL(), APIURL: emu.APIURL(), Clock: clock.Now, Logger: logger,
-			Retry: client.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}})
-		require.NoError(t, err)
+		c := testharness.NewClient(t, emu, clock.Now, logger, nil)
 		store, err := tokenstore.NewSQL(db, tokenstore.SQLConfig{Dialect: tokenstore.SQLite, Logger: logger, Clock: clock.Now})
 		require.NoError(t, err)
 		t.Cleanup(func() { store.Close() })
@@ -61,18 +55,18 @@ func TestKilledTokenTwoInstances(t *testing.T) {
 		require.NoError(t, err)
 		mux := http.NewServeMux()
 		mux.Handle("GET "+loginURL, testLogin(emu, src, sm, clock.Now))
-		mux.Handle("GET /info", guard.RequireTikTokFunc(userInfo))
+		mux.Handle("GET /info", guard.RequireTikTokFunc(testharness.UserInfoJSON))
 		servers[i] = httptest.NewServer(sm.LoadAndSave(mux))
 		t.Cleanup(servers[i].Close)
 	}
 
 	// Log in on the first instance; the cookie jar sends the session cookie
 	// to both (same host), as a load balancer in front of them would.
-	browser := (&env{t: t}).newUser().c
-	on := func(i int) *user { return &user{e: &env{t: t, srv: servers[i]}, c: browser} }
-	require.Equal(t, http.StatusNoContent, on(0).do(http.MethodGet, loginURL+"?open_id="+alice, "").status)
+	browser := testharness.NewBrowser(t, servers[0])
+	on := func(i int) *user { return browser.At(servers[i].URL) }
+	require.Equal(t, http.StatusNoContent, on(0).Do(http.MethodGet, loginURL+"?open_id="+alice, "").Status)
 	for i := range servers { // both caches hold the token now
-		require.Equal(t, http.StatusOK, on(i).api("/info").status)
+		require.Equal(t, http.StatusOK, on(i).GetJSON("/info").Status)
 	}
 
 	emu.ResetCounters()
@@ -88,7 +82,7 @@ func TestKilledTokenTwoInstances(t *testing.T) {
 			defer wg.Done()
 			c := &http.Client{Jar: browser.Jar, Transport: &http.Transport{DisableKeepAlives: true}}
 			req, _ := http.NewRequest(http.MethodGet, servers[i%2].URL+"/info", nil)
-			req.Header.Set("Accept", acceptJSON)
+			req.Header.Set("Accept", testharness.AcceptJSON)
 			resp, err := c.Do(req)
 			if err != nil {
 				errs[i] = err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/internal/testharness"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
@@ -31,27 +32,27 @@ func TestUnauthorized(t *testing.T) {
 		status   int
 		location string
 	}{
-		{"HTML GET", http.MethodGet, "/page", acceptHTML, http.StatusFound, "/auth/tiktok/login?return_to=%2Fpage"},
-		{"HTML GET with query", http.MethodGet, "/page?tab=a%2Fb&x=1", acceptHTML, http.StatusFound,
+		{"HTML GET", http.MethodGet, "/page", testharness.AcceptHTML, http.StatusFound, "/auth/tiktok/login?return_to=%2Fpage"},
+		{"HTML GET with query", http.MethodGet, "/page?tab=a%2Fb&x=1", testharness.AcceptHTML, http.StatusFound,
 			"/auth/tiktok/login?return_to=%2Fpage%3Ftab%3Da%252Fb%26x%3D1"},
-		{"HTML HEAD", http.MethodHead, "/page", acceptHTML, http.StatusFound, "/auth/tiktok/login?return_to=%2Fpage"},
-		{"behind StripPrefix", http.MethodGet, "/app/page", acceptHTML, http.StatusFound,
+		{"HTML HEAD", http.MethodHead, "/page", testharness.AcceptHTML, http.StatusFound, "/auth/tiktok/login?return_to=%2Fpage"},
+		{"behind StripPrefix", http.MethodGet, "/app/page", testharness.AcceptHTML, http.StatusFound,
 			"/auth/tiktok/login?return_to=%2Fapp%2Fpage"},
-		{"JSON GET", http.MethodGet, "/page", acceptJSON, http.StatusUnauthorized, ""},
+		{"JSON GET", http.MethodGet, "/page", testharness.AcceptJSON, http.StatusUnauthorized, ""},
 		{"no Accept is a page load", http.MethodGet, "/page", "", http.StatusFound, "/auth/tiktok/login?return_to=%2Fpage"},
-		{"HTML GET under the API prefix", http.MethodGet, "/api/page", acceptHTML, http.StatusUnauthorized, ""},
-		{"HTML POST", http.MethodPost, "/page", acceptHTML, http.StatusUnauthorized, ""},
-		{"HTML DELETE", http.MethodDelete, "/page", acceptHTML, http.StatusUnauthorized, ""},
+		{"HTML GET under the API prefix", http.MethodGet, "/api/page", testharness.AcceptHTML, http.StatusUnauthorized, ""},
+		{"HTML POST", http.MethodPost, "/page", testharness.AcceptHTML, http.StatusUnauthorized, ""},
+		{"HTML DELETE", http.MethodDelete, "/page", testharness.AcceptHTML, http.StatusUnauthorized, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := e.newUser().do(tc.method, tc.path, tc.accept)
-			require.Equal(t, tc.status, r.status)
-			assert.Equal(t, tc.location, r.header.Get("Location"))
-			assert.Contains(t, r.header.Get("Cache-Control"), "no-store")
+			r := e.newUser().Do(tc.method, tc.path, tc.accept)
+			require.Equal(t, tc.status, r.Status)
+			assert.Equal(t, tc.location, r.Header.Get("Location"))
+			assert.Contains(t, r.Header.Get("Cache-Control"), "no-store")
 			if tc.status == http.StatusUnauthorized {
-				assert.Equal(t, "application/json", r.header.Get("Content-Type"))
-				assert.Equal(t, `{"error":"login_required"}`, r.body)
+				assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+				assert.Equal(t, `{"error":"login_required"}`, r.Body)
 			}
 		})
 	}
@@ -60,62 +61,62 @@ func TestUnauthorized(t *testing.T) {
 func TestGuardedRequest(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	u := e.loggedIn(alice, client.ScopeUserInfoBasic)
-	r := u.page("/page")
-	require.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, "user "+alice+" "+alice, r.body)
+	r := u.Get("/page")
+	require.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, "user "+alice+" "+alice, r.Body)
 
-	r = u.api("/info")
-	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.JSONEq(t, `{"open_id":"`+alice+`","display_name":"Alice"}`, r.body)
+	r = u.GetJSON("/info")
+	require.Equal(t, http.StatusOK, r.Status, r.Body)
+	assert.JSONEq(t, `{"open_id":"`+alice+`","display_name":"Alice"}`, r.Body)
 }
 
 func TestLoginPathWithQuery(t *testing.T) {
 	e := newEnv(t, envOptions{guard: func(c *middleware.Config) { c.LoginPath = "https://login.app.test/tiktok?lang=en" }})
-	r := e.newUser().page("/page?x=1")
-	require.Equal(t, http.StatusFound, r.status)
-	assert.Equal(t, "https://login.app.test/tiktok?lang=en&return_to=%2Fpage%3Fx%3D1", r.header.Get("Location"))
+	r := e.newUser().Get("/page?x=1")
+	require.Equal(t, http.StatusFound, r.Status)
+	assert.Equal(t, "https://login.app.test/tiktok?lang=en&return_to=%2Fpage%3Fx%3D1", r.Header.Get("Location"))
 }
 
 func TestRequireScopes(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	u := e.loggedIn(alice, client.ScopeUserInfoBasic)
 
-	r := u.page("/videos?sort=new")
-	require.Equal(t, http.StatusFound, r.status)
-	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fvideos%3Fsort%3Dnew&scope=video.list", r.header.Get("Location"))
+	r := u.Get("/videos?sort=new")
+	require.Equal(t, http.StatusFound, r.Status)
+	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fvideos%3Fsort%3Dnew&scope=video.list", r.Header.Get("Location"))
 
-	r = u.api("/videos")
-	require.Equal(t, http.StatusForbidden, r.status)
-	assert.JSONEq(t, `{"error":"insufficient_scope","missing_scopes":["video.list"]}`, r.body)
+	r = u.GetJSON("/videos")
+	require.Equal(t, http.StatusForbidden, r.Status)
+	assert.JSONEq(t, `{"error":"insufficient_scope","missing_scopes":["video.list"]}`, r.Body)
 
 	ok := e.loggedIn(alice, client.ScopeUserInfoBasic, client.ScopeVideoList)
-	assert.Equal(t, http.StatusOK, ok.page("/videos").status)
+	assert.Equal(t, http.StatusOK, ok.Get("/videos").Status)
 
-	assert.Equal(t, http.StatusUnauthorized, e.newUser().api("/videos").status, "no login comes before scopes")
+	assert.Equal(t, http.StatusUnauthorized, e.newUser().GetJSON("/videos").Status, "no login comes before scopes")
 }
 
 func TestConfigScopes(t *testing.T) {
 	e := newEnv(t, envOptions{guard: func(c *middleware.Config) { c.Scopes = []string{client.ScopeUserInfoProfile} }})
-	assert.Equal(t, http.StatusForbidden, e.loggedIn(alice, client.ScopeUserInfoBasic).api("/page").status)
-	assert.Equal(t, http.StatusOK, e.loggedIn(alice, client.ScopeUserInfoProfile).api("/page").status)
-	r := e.loggedIn(alice, client.ScopeUserInfoProfile).api("/videos")
-	assert.JSONEq(t, `{"error":"insufficient_scope","missing_scopes":["video.list"]}`, r.body)
+	assert.Equal(t, http.StatusForbidden, e.loggedIn(alice, client.ScopeUserInfoBasic).GetJSON("/page").Status)
+	assert.Equal(t, http.StatusOK, e.loggedIn(alice, client.ScopeUserInfoProfile).GetJSON("/page").Status)
+	r := e.loggedIn(alice, client.ScopeUserInfoProfile).GetJSON("/videos")
+	assert.JSONEq(t, `{"error":"insufficient_scope","missing_scopes":["video.list"]}`, r.Body)
 }
 
 func TestOptionalTikTok(t *testing.T) {
 	e := newEnv(t, envOptions{})
-	assert.Equal(t, "anonymous", e.newUser().page("/optional").body)
+	assert.Equal(t, "anonymous", e.newUser().Get("/optional").Body)
 
 	u := e.loggedIn(alice)
-	assert.Equal(t, "user "+alice+" "+alice, u.page("/optional").body)
+	assert.Equal(t, "user "+alice+" "+alice, u.Get("/optional").Body)
 
 	e.emu.RevokeAllGrants()
 	e.clock.Advance(3 * time.Hour)
-	r := u.page("/optional")
-	assert.Equal(t, http.StatusOK, r.status)
-	assert.Equal(t, "anonymous", r.body)
+	r := u.Get("/optional")
+	assert.Equal(t, http.StatusOK, r.Status)
+	assert.Equal(t, "anonymous", r.Body)
 	assert.False(t, e.stored(alice))
-	assert.Equal(t, http.StatusUnauthorized, u.api("/page").status, "the identity was cleared")
+	assert.Equal(t, http.StatusUnauthorized, u.GetJSON("/page").Status, "the identity was cleared")
 }
 
 func TestLoginRequiredAgain(t *testing.T) {
@@ -124,15 +125,15 @@ func TestLoginRequiredAgain(t *testing.T) {
 	e.emu.RevokeAllGrants()
 	e.clock.Advance(3 * time.Hour)
 
-	r := u.page("/page?x=1")
-	require.Equal(t, http.StatusFound, r.status)
-	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fpage%3Fx%3D1", r.header.Get("Location"))
+	r := u.Get("/page?x=1")
+	require.Equal(t, http.StatusFound, r.Status)
+	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fpage%3Fx%3D1", r.Header.Get("Location"))
 	assert.False(t, e.stored(alice), "the dead token is deleted")
 
-	assert.Empty(t, u.do(http.MethodGet, identityURL, "").body, "the identity was removed from the session")
+	assert.Empty(t, u.Do(http.MethodGet, identityURL, "").Body, "the identity was removed from the session")
 
 	calls := e.emu.Calls(tiktoktest.EndpointToken)
-	assert.Equal(t, http.StatusUnauthorized, u.api("/page").status)
+	assert.Equal(t, http.StatusUnauthorized, u.GetJSON("/page").Status)
 	assert.Equal(t, calls, e.emu.Calls(tiktoktest.EndpointToken), "the next request goes straight to login")
 }
 
@@ -167,18 +168,18 @@ func TestUnavailableKeepsUser(t *testing.T) {
 			e.clock.Advance(3 * time.Hour)
 			tc.breakIt(e)
 
-			r := u.api("/page")
-			require.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
-			assert.JSONEq(t, `{"error":"temporarily_unavailable"}`, r.body)
-			assert.NotContains(t, r.body, "database")
-			r = u.page("/page")
-			require.Equal(t, http.StatusServiceUnavailable, r.status)
-			assert.Contains(t, r.header.Get("Content-Type"), "text/plain")
+			r := u.GetJSON("/page")
+			require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Body)
+			assert.JSONEq(t, `{"error":"temporarily_unavailable"}`, r.Body)
+			assert.NotContains(t, r.Body, "database")
+			r = u.Get("/page")
+			require.Equal(t, http.StatusServiceUnavailable, r.Status)
+			assert.Contains(t, r.Header.Get("Content-Type"), "text/plain")
 			assert.True(t, e.stored(alice), "the token is kept")
 
 			tc.fix(e)
-			r = u.api("/page")
-			assert.Equal(t, http.StatusOK, r.status, "still logged in: %s", r.body)
+			r = u.GetJSON("/page")
+			assert.Equal(t, http.StatusOK, r.Status, "still logged in: %s", r.Body)
 		})
 	}
 }
@@ -190,20 +191,20 @@ func TestParallelExpiredRequests(t *testing.T) {
 	e.emu.ResetCounters()
 
 	const n = 50
-	results := make([]result, n)
+	results := make([]*testharness.Response, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = u.try(http.MethodGet, "/info", acceptJSON)
+			results[i], errs[i] = u.Try(http.MethodGet, "/info", testharness.AcceptJSON)
 		}()
 	}
 	wg.Wait()
 	for i := range n {
 		require.NoError(t, errs[i])
-		assert.Equal(t, http.StatusOK, results[i].status, results[i].body)
+		assert.Equal(t, http.StatusOK, results[i].Status, results[i].Body)
 	}
 	assert.Equal(t, 1, e.emu.Grants("refresh_token"), "one refresh for 50 requests")
 	assert.Equal(t, 0, e.emu.RefreshTokenReuse())
@@ -216,8 +217,8 @@ func TestKilledAccessToken(t *testing.T) {
 		u := e.loggedIn(alice)
 		e.emu.ResetCounters()
 		e.emu.KillAccessTokens()
-		r := u.api("/info")
-		require.Equal(t, http.StatusOK, r.status, r.body)
+		r := u.GetJSON("/info")
+		require.Equal(t, http.StatusOK, r.Status, r.Body)
 		assert.Equal(t, 1, e.emu.Grants("refresh_token"))
 	})
 	t.Run("grant revoked", func(t *testing.T) {
@@ -225,23 +226,23 @@ func TestKilledAccessToken(t *testing.T) {
 		u := e.loggedIn(alice)
 		e.emu.RevokeAllGrants()
 		e.emu.KillAccessTokens()
-		r := u.page("/info")
-		require.Equal(t, http.StatusFound, r.status, r.body)
-		assert.Equal(t, "/auth/tiktok/login?return_to=%2Finfo", r.header.Get("Location"))
+		r := u.Get("/info")
+		require.Equal(t, http.StatusFound, r.Status, r.Body)
+		assert.Equal(t, "/auth/tiktok/login?return_to=%2Finfo", r.Header.Get("Location"))
 		assert.False(t, e.stored(alice))
-		assert.Equal(t, http.StatusUnauthorized, u.api("/info").status)
+		assert.Equal(t, http.StatusUnauthorized, u.GetJSON("/info").Status)
 	})
 	t.Run("refresh fails once", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		u := e.loggedIn(alice)
 		e.emu.KillAccessTokens()
 		e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500, Times: 1})
-		r := u.api("/info")
-		require.Equal(t, http.StatusServiceUnavailable, r.status, r.body)
+		r := u.GetJSON("/info")
+		require.Equal(t, http.StatusServiceUnavailable, r.Status, r.Body)
 		assert.True(t, e.stored(alice))
 		assert.Equal(t, 0, e.emu.Grants("refresh_token"), "no second refresh within the failed request")
-		r = u.api("/info")
-		require.Equal(t, http.StatusOK, r.status, r.body)
+		r = u.GetJSON("/info")
+		require.Equal(t, http.StatusOK, r.Status, r.Body)
 	})
 }
 
@@ -261,14 +262,14 @@ func TestCustomHandlers(t *testing.T) {
 			http.Error(w, "custom error", middleware.StatusCode(err))
 		}
 	}})
-	assert.Equal(t, http.StatusTeapot, e.newUser().page("/page").status)
+	assert.Equal(t, http.StatusTeapot, e.newUser().Get("/page").Status)
 	u := e.loggedIn(alice, client.ScopeUserInfoBasic)
-	assert.Equal(t, http.StatusPaymentRequired, u.page("/videos").status)
+	assert.Equal(t, http.StatusPaymentRequired, u.Get("/videos").Status)
 	assert.Equal(t, []string{client.ScopeVideoList}, gotMissing)
 
 	e.clock.Advance(3 * time.Hour)
 	e.store.setDown(true)
-	assert.Equal(t, http.StatusServiceUnavailable, u.page("/page").status)
+	assert.Equal(t, http.StatusServiceUnavailable, u.Get("/page").Status)
 	require.ErrorIs(t, gotErr, middleware.ErrUnavailable)
 	require.ErrorIs(t, gotErr, errStoreDown)
 }
@@ -284,11 +285,11 @@ func TestChi(t *testing.T) {
 		r.With(e.guard.OptionalTikTok).Get("/optional", whoAmI)
 		mux.Handle("/", r)
 	}})
-	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fpage", e.newUser().page("/page").header.Get("Location"))
+	assert.Equal(t, "/auth/tiktok/login?return_to=%2Fpage", e.newUser().Get("/page").Header.Get("Location"))
 	u := e.loggedIn(alice, client.ScopeUserInfoBasic)
-	assert.Equal(t, "user "+alice+" "+alice, u.page("/page").body)
-	assert.Equal(t, http.StatusForbidden, u.api("/videos").status)
-	assert.Equal(t, "anonymous", e.newUser().page("/optional").body)
+	assert.Equal(t, "user "+alice+" "+alice, u.Get("/page").Body)
+	assert.Equal(t, http.StatusForbidden, u.GetJSON("/videos").Status)
+	assert.Equal(t, "anonymous", e.newUser().Get("/optional").Body)
 }
 
 func TestHandleError(t *testing.T) {
@@ -305,25 +306,25 @@ func TestHandleError(t *testing.T) {
 		location       string
 		clearsIdentity bool
 	}{
-		{name: "login required JSON", err: fmt.Errorf("x: %w", tokenstore.ErrLoginRequired), accept: acceptJSON,
+		{name: "login required JSON", err: fmt.Errorf("x: %w", tokenstore.ErrLoginRequired), accept: testharness.AcceptJSON,
 			status: 401, body: `{"error":"login_required"}`, clearsIdentity: true},
-		{name: "login required HTML", err: tokenstore.ErrLoginRequired, accept: acceptHTML,
+		{name: "login required HTML", err: tokenstore.ErrLoginRequired, accept: testharness.AcceptHTML,
 			status: 302, location: "/auth/tiktok/login?return_to=%2Fx", clearsIdentity: true},
-		{name: "TikTok 5xx", err: apiErr("internal_error", 500), accept: acceptJSON,
+		{name: "TikTok 5xx", err: apiErr("internal_error", 500), accept: testharness.AcceptJSON,
 			status: 503, body: `{"error":"temporarily_unavailable"}`},
-		{name: "rate limited", err: apiErr("rate_limit_exceeded", 429), accept: acceptJSON,
+		{name: "rate limited", err: apiErr("rate_limit_exceeded", 429), accept: testharness.AcceptJSON,
 			status: 503, body: `{"error":"temporarily_unavailable"}`},
-		{name: "timeout", err: context.DeadlineExceeded, accept: acceptJSON,
+		{name: "timeout", err: context.DeadlineExceeded, accept: testharness.AcceptJSON,
 			status: 503, body: `{"error":"temporarily_unavailable"}`},
 		{name: "missing scope JSON", err: &client.MissingScopeError{Field: "follower_count", Scope: client.ScopeUserInfoStats},
-			accept: acceptJSON, status: 403, body: `{"error":"insufficient_scope","missing_scopes":["user.info.stats"]}`},
+			accept: testharness.AcceptJSON, status: 403, body: `{"error":"insufficient_scope","missing_scopes":["user.info.stats"]}`},
 		{name: "missing scope HTML", err: &client.MissingScopeError{Field: "follower_count", Scope: client.ScopeUserInfoStats},
-			accept: acceptHTML, status: 302, location: "/auth/tiktok/login?return_to=%2Fx&scope=user.info.stats"},
-		{name: "scope not authorized", err: apiErr("scope_not_authorized", 401), accept: acceptJSON,
+			accept: testharness.AcceptHTML, status: 302, location: "/auth/tiktok/login?return_to=%2Fx&scope=user.info.stats"},
+		{name: "scope not authorized", err: apiErr("scope_not_authorized", 401), accept: testharness.AcceptJSON,
 			status: 403, body: `{"error":"insufficient_scope","missing_scopes":[]}`},
-		{name: "other TikTok error", err: apiErr("invalid_params", 400), accept: acceptJSON,
+		{name: "other TikTok error", err: apiErr("invalid_params", 400), accept: testharness.AcceptJSON,
 			status: 502, body: `{"error":"tiktok_error"}`},
-		{name: "other error", err: errors.New("boom"), accept: acceptJSON,
+		{name: "other error", err: errors.New("boom"), accept: testharness.AcceptJSON,
 			status: 500, body: `{"error":"internal_error"}`},
 	}
 	for _, tc := range tests {
@@ -404,20 +405,20 @@ func TestNoSecretInLogsOrBodies(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	u := e.loggedIn(alice)
 	var bodies []string
-	collect := func(r result) { bodies = append(bodies, r.body, r.header.Get("Location")) }
-	collect(u.api("/info"))
+	collect := func(r *testharness.Response) { bodies = append(bodies, r.Body, r.Header.Get("Location")) }
+	collect(u.GetJSON("/info"))
 	e.emu.KillAccessTokens()
-	collect(u.api("/info"))
+	collect(u.GetJSON("/info"))
 	e.clock.Advance(3 * time.Hour)
 	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500})
-	collect(u.api("/info"))
-	collect(u.page("/page"))
+	collect(u.GetJSON("/info"))
+	collect(u.Get("/page"))
 	e.emu.ClearFaults()
 	e.emu.RevokeAllGrants()
 	e.emu.KillAccessTokens()
 	tok, err := e.store.Store.Get(context.Background(), alice)
 	require.NoError(t, err)
-	collect(u.page("/info"))
+	collect(u.Get("/info"))
 
 	all := strings.Join(bodies, "\n") + e.logs.String()
 	for _, s := range []string{tok.AccessToken, tok.RefreshToken} {

@@ -17,6 +17,7 @@ import (
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
@@ -142,13 +143,13 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 
 	// TikTok's webhooks: a signed authorization.removed deletes the user's
 	// token at once; the post.publish.* events are logged.
-	webhook, err := handlers.NewWebhook(handlers.WebhookConfig{
+	hook, err := webhook.New(webhook.Config{
 		ClientSecret: s.ClientSecret,
 		ClientKey:    s.ClientKey,
 		Tokens:       a.tokens,
 		Logger:       logger,
 		Clock:        opts.Clock,
-		OnEvent: func(ctx context.Context, ev handlers.WebhookEvent) error {
+		OnEvent: func(ctx context.Context, ev webhook.Event) error {
 			logger.InfoContext(ctx, "tiktok webhook", "event", ev.Event, "open_id", ev.UserOpenID)
 			return nil
 		},
@@ -167,7 +168,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	mux.Handle("GET /api/me", a.guard.RequireTikTok(http.HandlerFunc(a.apiMe)))
 	// A page that needs video.list: without it, the guard sends the user to
 	// a step-up login that asks TikTok for that scope.
-	mux.Handle("POST /webhooks/tiktok", webhook)
+	mux.Handle("POST /webhooks/tiktok", hook)
 	mux.Handle("GET /videos", a.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(a.videos)))
 
 	// nosurf guards every POST. It checks Origin/Referer against the

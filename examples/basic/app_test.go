@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
-	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
@@ -406,10 +406,10 @@ func TestWebhookAuthorizationRemovedLogsOut(t *testing.T) {
 
 	// Unsigned or wrongly signed: refused, nothing deleted.
 	assert.Equal(t, http.StatusBadRequest, send(body, "t=1,s=00"), "a signature from 1970 is stale")
-	assert.Equal(t, http.StatusUnauthorized, send(body, handlers.SignWebhook("not-the-secret", now, []byte(body))))
+	assert.Equal(t, http.StatusUnauthorized, send(body, webhook.Sign("not-the-secret", now, []byte(body))))
 	require.Equal(t, http.StatusOK, ta.do(t, http.MethodGet, "/api/me", "application/json", nil).StatusCode)
 
-	assert.Equal(t, http.StatusOK, send(body, handlers.SignWebhook(ta.webhookSecret, now, []byte(body))))
+	assert.Equal(t, http.StatusOK, send(body, webhook.Sign(ta.webhookSecret, now, []byte(body))))
 	_, err := ta.store.Get(context.Background(), user.OpenID)
 	require.ErrorIs(t, err, tokenstore.ErrNotFound)
 	assert.Equal(t, http.StatusUnauthorized, ta.do(t, http.MethodGet, "/api/me", "application/json", nil).StatusCode)

@@ -21,6 +21,7 @@ var knownImports = map[string]string{
 	"tiktoktest": "github.com/tiktokkit/tiktokkit/client/tiktoktest",
 	"tokenstore": "github.com/tiktokkit/tiktokkit/tokenstore",
 	"handlers":   "github.com/tiktokkit/tiktokkit/handlers",
+	"webhook":    "github.com/tiktokkit/tiktokkit/handlers/webhook",
 	"middleware": "github.com/tiktokkit/tiktokkit/middleware",
 	"scs":        "github.com/alexedwards/scs/v2",
 	"nosurf":     "github.com/justinas/nosurf",
