@@ -149,7 +149,7 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	}
 	now := s.now()
 	if s.good(cur, seen, failed, now) {
-		s.cache.put(key, cur, now)
+		s.cacheToken(key, cur, now)
 		return cur, nil, nil
 	}
 	if next := s.successor(cur.RefreshToken, now); next != nil {
@@ -166,7 +166,7 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		s.saved(cur.RefreshToken, now)
 		cur = next
 		if s.good(cur, seen, failed, now) {
-			s.cache.put(key, cur, now)
+			s.cacheToken(key, cur, now)
 			return cur, nil, nil
 		}
 	}
@@ -204,7 +204,7 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	} else {
 		s.saved(cur.RefreshToken, now)
 	}
-	s.cache.put(key, next, now)
+	s.cacheToken(key, next, now)
 	s.log.DebugContext(ctx, "tokenstore: token refreshed", slog.String("key", key), slog.Time("expiry", next.Expiry))
 	var after func()
 	if s.cfg.OnRefresh != nil {
@@ -231,7 +231,7 @@ func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.T
 			return nil, err
 		}
 		if now := s.now(); s.good(cur, seen, failed, now) {
-			s.cache.put(key, cur, now)
+			s.cacheToken(key, cur, now)
 			return cur, nil
 		}
 		t := time.NewTimer(backoff/2 + mrand.N(backoff/2+1))
@@ -322,7 +322,7 @@ func (s *Source) overtaken(ctx context.Context, key, old string, next *client.To
 		return false, nil, nil, nil
 	}
 	s.forgetSuccessor(old)
-	s.cache.drop(key)
+	s.uncache(key)
 	if deleted {
 		if err := s.cfg.Client.Revoke(ctx, next.AccessToken); err != nil {
 			s.log.WarnContext(ctx, "tokenstore: could not revoke the token refreshed after its deletion",
@@ -335,7 +335,7 @@ func (s *Source) overtaken(ctx context.Context, key, old string, next *client.To
 	s.log.InfoContext(ctx, "tokenstore: the stored token changed while it was being refreshed; keeping the stored one",
 		slog.String("key", key))
 	if now := s.now(); sup.by.Valid(now) {
-		s.cache.put(key, sup.by, now)
+		s.cacheToken(key, sup.by, now)
 		return true, sup.by, nil, nil
 	}
 	return true, nil, nil, fmt.Errorf("tokenstore: refresh %q: %w; try again", key, err)
@@ -349,7 +349,7 @@ func (s *Source) refused(ctx context.Context, key string, used *client.Token, ca
 	switch {
 	case err == nil && again.RefreshToken != used.RefreshToken:
 		if now := s.now(); again.Valid(now) {
-			s.cache.put(key, again, now)
+			s.cacheToken(key, again, now)
 			return again, nil, nil
 		}
 		return nil, nil, fmt.Errorf("tokenstore: refresh %q: the stored token changed meanwhile, try again: %w", key, cause)
@@ -362,12 +362,12 @@ func (s *Source) refused(ctx context.Context, key string, used *client.Token, ca
 
 // drop deletes key's token because the user must log in again.
 func (s *Source) drop(ctx context.Context, key, reason string, cause error) (*client.Token, func(), error) {
-	s.cache.drop(key)
+	s.uncache(key)
 	lerr := loginRequired(key, reason, cause)
 	if err := s.store.Delete(ctx, key); err != nil {
 		s.log.ErrorContext(ctx, "tokenstore: could not delete a dead token", slog.String("key", key), slog.Any("error", err))
 	}
-	s.cache.drop(key)
+	s.uncache(key)
 	s.log.InfoContext(ctx, "tokenstore: token dropped; the user must log in again", slog.String("key", key), slog.String("reason", reason))
 	var after func()
 	if s.cfg.OnDrop != nil {

@@ -202,7 +202,7 @@ func (s *Source) Token(ctx context.Context, key string) (*client.Token, error) {
 		return nil, err
 	}
 	if !tok.NeedsRefresh(now, s.cfg.Margin) {
-		s.cache.put(key, tok, now)
+		s.cacheToken(key, tok, now)
 		return tok, nil
 	}
 	return s.refresh(ctx, key, tok, nil)
@@ -224,14 +224,14 @@ func (s *Source) ForceRefresh(ctx context.Context, key string, failed *client.To
 		if c.AccessToken != failed.AccessToken && c.Valid(now) {
 			return c, nil
 		}
-		s.cache.drop(key)
+		s.uncache(key)
 	}
 	tok, err := s.load(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	if tok.AccessToken != failed.AccessToken && tok.Valid(now) {
-		s.cache.put(key, tok, now)
+		s.cacheToken(key, tok, now)
 		return tok, nil
 	}
 	return s.refresh(ctx, key, tok, failed)
@@ -242,12 +242,12 @@ func (s *Source) Save(ctx context.Context, key string, tok *client.Token) error 
 	if tok == nil {
 		return errNilToken
 	}
-	s.cache.drop(key)
+	s.uncache(key)
 	if err := s.store.Put(ctx, key, tok); err != nil {
 		return err
 	}
 	if s.cache != nil {
-		s.cache.put(key, copyToken(tok), s.now())
+		s.cacheToken(key, copyToken(tok), s.now())
 	}
 	return nil
 }
@@ -267,9 +267,9 @@ func (s *Source) Delete(ctx context.Context, key string) error {
 			return fmt.Errorf("tokenstore: delete %q: waiting for its refresh: %w", key, ctx.Err())
 		}
 	}
-	s.cache.drop(key)
+	s.uncache(key)
 	err := s.store.Delete(ctx, key)
-	s.cache.drop(key)
+	s.uncache(key)
 	return err
 }
 
@@ -280,7 +280,7 @@ func (s *Source) load(ctx context.Context, key string) (*client.Token, error) {
 		return tok, nil
 	}
 	if errors.Is(err, ErrNotFound) {
-		s.cache.drop(key)
+		s.uncache(key)
 		return nil, loginRequired(key, "no token stored", err)
 	}
 	return nil, err
