@@ -28,8 +28,11 @@
 //	                                                device, lives and dies with the session
 //
 // Memory and SQL implement Leaser (a per-key refresh lease), Replacer (a
-// compare and swap for saving refreshed tokens) and Lister. Your own store
-// passes the same conformance suite: package storetest.
+// compare and swap for saving refreshed tokens) and Lister. Memory and
+// Session implement CacheAdvisor and say no to the Source's in-process
+// cache: Memory needs none, and Session's token belongs to one session,
+// not to the key. Your own store may implement any of these interfaces,
+// and it passes the same conformance suite: package storetest.
 //
 // # SQL schema
 //

@@ -51,7 +51,10 @@ type Session struct {
 	codec  codec
 }
 
-var _ Store = (*Session)(nil)
+var (
+	_ Store        = (*Session)(nil)
+	_ CacheAdvisor = (*Session)(nil)
+)
 
 // NewSession returns a Session store on sm.
 func NewSession(sm *scs.SessionManager, cfg SessionConfig) *Session {
@@ -60,6 +63,10 @@ func NewSession(sm *scs.SessionManager, cfg SessionConfig) *Session {
 	}
 	return &Session{sm: sm, prefix: cfg.Prefix, codec: codec{keys: cfg.Keys}}
 }
+
+// Cacheable returns false: the token under a key belongs to one session,
+// so a Source must not cache it by key (see CacheAdvisor).
+func (s *Session) Cacheable() bool { return false }
 
 // Get returns the token kept in the session under key.
 func (s *Session) Get(ctx context.Context, key string) (*client.Token, error) {

@@ -34,9 +34,9 @@ type SourceConfig struct {
 	Margin time.Duration
 	// CacheSize bounds the in-process cache of valid tokens that spares a
 	// store round trip per request. Default 10000 entries; negative
-	// disables it. It is always off for the Memory store (nothing to
-	// spare) and the Session store (a token belongs to one session, not to
-	// the key).
+	// disables it. It is always off for a store that is a CacheAdvisor and
+	// says no, as the Memory store (nothing to spare) and the Session store
+	// (a token belongs to one session, not to the key) do.
 	CacheSize int
 	// CacheTTL is how long a cached token is used without looking at the
 	// store. It bounds how long this process can miss a change another
@@ -167,12 +167,8 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 	}
 	s.leaser, _ = cfg.Store.(Leaser)
 	s.replacer, _ = cfg.Store.(Replacer)
-	switch cfg.Store.(type) {
-	case *Memory, *Session:
-	default:
-		if cfg.CacheSize > 0 {
-			s.cache = newTokenCache(cfg.CacheSize, cfg.CacheTTL)
-		}
+	if cfg.CacheSize > 0 && cacheable(cfg.Store) {
+		s.cache = newTokenCache(cfg.CacheSize, cfg.CacheTTL)
 	}
 	return s, nil
 }
