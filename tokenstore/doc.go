@@ -68,9 +68,9 @@
 //
 // To rotate:
 //
-//  1. Generate a key: GenerateKey("2025-06") returns it and its text form
-//     (or: head -c32 /dev/urandom | base64). Keep the text in your secret
-//     manager.
+//  1. Generate a key: GenerateEncryptionKey("2025-06") returns it and its
+//     text form (or: head -c32 /dev/urandom | base64). Keep the text in your
+//     secret manager.
 //  2. Put it first in the ring and keep the old one after it:
 //     TOKEN_KEYS="2025-06:<new>,2024-11:<old>". Deploy every instance.
 //     New writes use the new key; old rows still read.
