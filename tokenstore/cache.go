@@ -7,6 +7,19 @@ import (
 	"github.com/tiktokkit/tiktokkit/client"
 )
 
+// cacheToken caches tok for key as of now. It and uncache are the only
+// writers of the Source's cache: every code path that learns a token is
+// current (loaded, refreshed, saved) or gone (deleted, dropped, replaced by
+// another instance) goes through them, so what the cache may hold is
+// decided here. Without a cache (disabled, or the store opted out) both are
+// no-ops.
+func (s *Source) cacheToken(key string, tok *client.Token, now time.Time) {
+	s.cache.put(key, tok, now)
+}
+
+// uncache forgets key's cached token, if any.
+func (s *Source) uncache(key string) { s.cache.drop(key) }
+
 // tokenCache is the Source's bounded cache of valid tokens. A nil
 // *tokenCache is a disabled cache: every method is a no-op.
 type tokenCache struct {

@@ -28,8 +28,11 @@
 //	                                                device, lives and dies with the session
 //
 // Memory and SQL implement Leaser (a per-key refresh lease), Replacer (a
-// compare and swap for saving refreshed tokens) and Lister. Your own store
-// passes the same conformance suite: package storetest.
+// compare and swap for saving refreshed tokens) and Lister. Memory and
+// Session implement CacheAdvisor and say no to the Source's in-process
+// cache: Memory needs none, and Session's token belongs to one session,
+// not to the key. Your own store may implement any of these interfaces,
+// and it passes the same conformance suite: package storetest.
 //
 // # SQL schema
 //
@@ -65,9 +68,9 @@
 //
 // To rotate:
 //
-//  1. Generate a key: GenerateKey("2025-06") returns it and its text form
-//     (or: head -c32 /dev/urandom | base64). Keep the text in your secret
-//     manager.
+//  1. Generate a key: GenerateEncryptionKey("2025-06") returns it and its
+//     text form (or: head -c32 /dev/urandom | base64). Keep the text in your
+//     secret manager.
 //  2. Put it first in the ring and keep the old one after it:
 //     TOKEN_KEYS="2025-06:<new>,2024-11:<old>". Deploy every instance.
 //     New writes use the new key; old rows still read.

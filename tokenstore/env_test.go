@@ -3,7 +3,6 @@ package tokenstore_test
 import (
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,27 +11,24 @@ import (
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/internal/testtoken"
+	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
-// clock is the time shared by the emulator, the client and the Source:
-// the wall clock plus an offset that tests push forward to expire tokens.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // env is an emulator rotating refresh tokens strictly, and a client on it.
 type env struct {
-	emu    *tiktoktest.Server
-	clock  *clock
+	emu *tiktoktest.Server
+	// clock is the time shared by the emulator, the client and the Source:
+	// the wall clock plus an offset that tests push forward to expire
+	// tokens.
+	clock  *testutil.Clock
 	client *client.Client
 	users  []string
 }
 
 func newEnv(t testing.TB, users int) *env {
 	t.Helper()
-	e := &env{clock: new(clock)}
+	e := &env{clock: testutil.NewWallClock()}
 	cfg := tiktoktest.Config{Clock: e.clock.Now}
 	if users > 0 {
 		for i := range users {

@@ -87,7 +87,7 @@ func ExampleNewSQL() {
 	}
 	defer db.Close()
 
-	_, keyText, err := tokenstore.GenerateKey("2025-06") // normally: os.Getenv("TOKEN_KEYS")
+	_, keyText, err := tokenstore.GenerateEncryptionKey("2025-06") // normally: os.Getenv("TOKEN_KEYS")
 	if err != nil {
 		log.Fatal(err)
 	}

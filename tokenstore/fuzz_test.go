@@ -12,7 +12,7 @@ import (
 )
 
 func fuzzRing(f *testing.F) *KeyRing {
-	k, err := NewKey("k1", []byte("0123456789abcdef0123456789abcdef"))
+	k, err := NewEncryptionKey("k1", []byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		f.Fatal(err)
 	}

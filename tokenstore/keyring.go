@@ -12,63 +12,65 @@ import (
 	"strings"
 )
 
-// KeySize is the length of an encryption key's secret: 32 bytes (AES-256).
-const KeySize = 32
+// EncryptionKeySize is the length of an encryption key's secret: 32 bytes
+// (AES-256).
+const EncryptionKeySize = 32
 
 // maxKeyIDLen bounds a key ID; it is stored next to every ciphertext.
 const maxKeyIDLen = 64
 
-// Key is one AES-256-GCM key with an ID. The ID is stored with every token
-// the key encrypts, so that the ring can find the key again after newer keys
-// were added. Printing or logging a Key shows its ID only.
-type Key struct {
+// EncryptionKey is one AES-256-GCM key with an ID, which encrypts tokens at
+// rest (it is not a store key). The ID is stored with every token the key
+// encrypts, so that the ring can find the key again after newer keys were
+// added. Printing or logging an EncryptionKey shows its ID only.
+type EncryptionKey struct {
 	id   string
 	aead cipher.AEAD
 }
 
-// NewKey makes a key from a 32-byte secret. The ID must be 1 to 64
-// characters without ':', ',' or spaces; choose something that sorts by
+// NewEncryptionKey makes a key from a 32-byte secret. The ID must be 1 to
+// 64 characters without ':', ',' or spaces; choose something that sorts by
 // age, such as "2025-06".
-func NewKey(id string, secret []byte) (Key, error) {
+func NewEncryptionKey(id string, secret []byte) (EncryptionKey, error) {
 	if err := checkKeyID(id); err != nil {
-		return Key{}, err
+		return EncryptionKey{}, err
 	}
-	if len(secret) != KeySize {
-		return Key{}, fmt.Errorf("tokenstore: key %q: secret is %d bytes, want %d", id, len(secret), KeySize)
+	if len(secret) != EncryptionKeySize {
+		return EncryptionKey{}, fmt.Errorf("tokenstore: key %q: secret is %d bytes, want %d", id, len(secret), EncryptionKeySize)
 	}
 	block, err := aes.NewCipher(secret)
 	if err != nil {
-		return Key{}, fmt.Errorf("tokenstore: key %q: %w", id, err)
+		return EncryptionKey{}, fmt.Errorf("tokenstore: key %q: %w", id, err)
 	}
 	aead, err := cipher.NewGCM(block)
 	if err != nil {
-		return Key{}, fmt.Errorf("tokenstore: key %q: %w", id, err)
+		return EncryptionKey{}, fmt.Errorf("tokenstore: key %q: %w", id, err)
 	}
-	return Key{id: id, aead: aead}, nil
+	return EncryptionKey{id: id, aead: aead}, nil
 }
 
-// GenerateKey makes a key with a random secret and returns it with the
-// secret's text form (base64), ready for ParseKey as "id:secret". Store the
-// text in your secret manager; it is the only copy.
-func GenerateKey(id string) (Key, string, error) {
-	secret := make([]byte, KeySize)
+// GenerateEncryptionKey makes a key with a random secret and returns it
+// with the secret's text form (base64), ready for ParseEncryptionKey as
+// "id:secret". Store the text in your secret manager; it is the only copy.
+func GenerateEncryptionKey(id string) (EncryptionKey, string, error) {
+	secret := make([]byte, EncryptionKeySize)
 	if _, err := rand.Read(secret); err != nil {
-		return Key{}, "", fmt.Errorf("tokenstore: generate key: %w", err)
+		return EncryptionKey{}, "", fmt.Errorf("tokenstore: generate key: %w", err)
 	}
-	k, err := NewKey(id, secret)
+	k, err := NewEncryptionKey(id, secret)
 	if err != nil {
-		return Key{}, "", err
+		return EncryptionKey{}, "", err
 	}
 	return k, id + ":" + base64.StdEncoding.EncodeToString(secret), nil
 }
 
-// ParseKey reads a key from text such as an environment variable:
-// "id:secret" or just "secret", where secret is 32 bytes written in base64
+// ParseEncryptionKey reads a key from text such as an environment
+// variable: "id:secret" or just "secret", where secret is 32 bytes written in base64
 // (standard or URL alphabet, padded or not) or in hex (64 digits).
 // Surrounding spaces are ignored. Without an ID, one is derived from the
 // secret ("k" and 8 hex digits of a SHA-256 of it), so the same text always
 // gives the same ID.
-func ParseKey(text string) (Key, error) {
+func ParseEncryptionKey(text string) (EncryptionKey, error) {
 	text = strings.TrimSpace(text)
 	id, material, hasID := strings.Cut(text, ":")
 	if !hasID {
@@ -78,35 +80,35 @@ func ParseKey(text string) (Key, error) {
 	secret, err := decodeSecret(material)
 	if err != nil {
 		if id != "" {
-			return Key{}, fmt.Errorf("tokenstore: key %q: %w", id, err)
+			return EncryptionKey{}, fmt.Errorf("tokenstore: key %q: %w", id, err)
 		}
-		return Key{}, fmt.Errorf("tokenstore: key: %w", err)
+		return EncryptionKey{}, fmt.Errorf("tokenstore: key: %w", err)
 	}
 	if !hasID {
 		sum := sha256.Sum256(append([]byte("tiktokkit key id\x00"), secret...))
 		id = "k" + hex.EncodeToString(sum[:4])
 	}
-	return NewKey(strings.TrimSpace(id), secret)
+	return NewEncryptionKey(strings.TrimSpace(id), secret)
 }
 
 func decodeSecret(s string) ([]byte, error) {
 	if s == "" {
 		return nil, errors.New("empty secret")
 	}
-	if len(s) == 2*KeySize {
+	if len(s) == 2*EncryptionKeySize {
 		if b, err := hex.DecodeString(s); err == nil {
 			return b, nil
 		}
 	}
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil {
-			if len(b) != KeySize {
-				return nil, fmt.Errorf("secret is %d bytes, want %d", len(b), KeySize)
+			if len(b) != EncryptionKeySize {
+				return nil, fmt.Errorf("secret is %d bytes, want %d", len(b), EncryptionKeySize)
 			}
 			return b, nil
 		}
 	}
-	return nil, fmt.Errorf("secret is neither base64 nor hex of %d bytes", KeySize)
+	return nil, fmt.Errorf("secret is neither base64 nor hex of %d bytes", EncryptionKeySize)
 }
 
 func checkKeyID(id string) error {
@@ -120,13 +122,15 @@ func checkKeyID(id string) error {
 }
 
 // ID returns the key's ID.
-func (k Key) ID() string { return k.id }
+func (k EncryptionKey) ID() string { return k.id }
 
-// String returns "tokenstore.Key{id=<id>, secret=REDACTED}".
-func (k Key) String() string { return "tokenstore.Key{id=" + k.id + ", secret=REDACTED}" }
+// String returns "tokenstore.EncryptionKey{id=<id>, secret=REDACTED}".
+func (k EncryptionKey) String() string {
+	return "tokenstore.EncryptionKey{id=" + k.id + ", secret=REDACTED}"
+}
 
 // GoString returns the same text as String, so %#v hides the secret.
-func (k Key) GoString() string { return k.String() }
+func (k EncryptionKey) GoString() string { return k.String() }
 
 // KeyRing holds the keys that encrypt tokens at rest with AES-256-GCM. The
 // primary key encrypts every new write; the older keys only decrypt tokens
@@ -143,17 +147,18 @@ func (k Key) GoString() string { return k.String() }
 // (every refresh rewrites one). Drop the old key once no row uses its ID
 // (SELECT count(*) FROM tiktok_tokens WHERE key_id = 'old').
 type KeyRing struct {
-	primary Key
-	byID    map[string]Key
+	primary EncryptionKey
+	byID    map[string]EncryptionKey
 }
 
 // NewKeyRing returns a ring that encrypts with primary and decrypts with
 // primary and every older key. IDs must be unique.
-func NewKeyRing(primary Key, older ...Key) (*KeyRing, error) {
-	r := &KeyRing{primary: primary, byID: make(map[string]Key, 1+len(older))}
-	for _, k := range append([]Key{primary}, older...) {
+func NewKeyRing(primary EncryptionKey, older ...EncryptionKey) (*KeyRing, error) {
+	r := &KeyRing{primary: primary, byID: make(map[string]EncryptionKey, 1+len(older))}
+	for _, k := range append([]EncryptionKey{primary}, older...) {
 		if k.aead == nil {
-			return nil, errors.New("tokenstore: key ring: zero Key (make keys with NewKey, ParseKey or GenerateKey)")
+			return nil, errors.New("tokenstore: key ring: zero EncryptionKey " +
+				"(make keys with NewEncryptionKey, ParseEncryptionKey or GenerateEncryptionKey)")
 		}
 		if _, dup := r.byID[k.id]; dup {
 			return nil, fmt.Errorf("tokenstore: key ring: duplicate key ID %q", k.id)
@@ -164,15 +169,15 @@ func NewKeyRing(primary Key, older ...Key) (*KeyRing, error) {
 }
 
 // ParseKeyRing reads a ring from text such as an environment variable: a
-// comma-separated list of keys in ParseKey's form, the primary (newest)
-// first, for example "2025-06:base64...,2024-11:base64...".
+// comma-separated list of keys in ParseEncryptionKey's form, the primary
+// (newest) first, for example "2025-06:base64...,2024-11:base64...".
 func ParseKeyRing(text string) (*KeyRing, error) {
-	var keys []Key
+	var keys []EncryptionKey
 	for part := range strings.SplitSeq(text, ",") {
 		if strings.TrimSpace(part) == "" {
 			continue
 		}
-		k, err := ParseKey(part)
+		k, err := ParseEncryptionKey(part)
 		if err != nil {
 			return nil, err
 		}

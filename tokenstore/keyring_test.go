@@ -16,7 +16,7 @@ import (
 	"github.com/tiktokkit/tiktokkit/tokenstore/storetest"
 )
 
-func TestParseKey(t *testing.T) {
+func TestParseEncryptionKey(t *testing.T) {
 	secret := bytes.Repeat([]byte{0xAB, 0x01, 0xFF, 0x7E}, 8)
 	std := base64.StdEncoding.EncodeToString(secret)
 	tests := []struct {
@@ -35,7 +35,7 @@ func TestParseKey(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			k, err := tokenstore.ParseKey(tc.text)
+			k, err := tokenstore.ParseEncryptionKey(tc.text)
 			if tc.wantErr != "" {
 				require.ErrorContains(t, err, tc.wantErr)
 				assert.True(t, strings.HasPrefix(err.Error(), "tokenstore: "), err.Error())
@@ -49,17 +49,17 @@ func TestParseKey(t *testing.T) {
 }
 
 func derivedID(t *testing.T, text string) string {
-	k1, err := tokenstore.ParseKey(text)
+	k1, err := tokenstore.ParseEncryptionKey(text)
 	require.NoError(t, err)
-	k2, err := tokenstore.ParseKey(text)
+	k2, err := tokenstore.ParseEncryptionKey(text)
 	require.NoError(t, err)
 	require.Equal(t, k1.ID(), k2.ID(), "a derived ID must be stable")
 	require.Regexp(t, `^k[0-9a-f]{8}$`, k1.ID())
 	return k1.ID()
 }
 
-func TestKeyNeverPrintsItsSecret(t *testing.T) {
-	k, text, err := tokenstore.GenerateKey("2025-06")
+func TestEncryptionKeyNeverPrintsItsSecret(t *testing.T) {
+	k, text, err := tokenstore.GenerateEncryptionKey("2025-06")
 	require.NoError(t, err)
 	secret := strings.TrimPrefix(text, "2025-06:")
 	ring, err := tokenstore.NewKeyRing(k)
@@ -110,20 +110,20 @@ func TestKeyRingSealOpen(t *testing.T) {
 }
 
 func TestKeyRingRejectsBadRings(t *testing.T) {
-	k, _, err := tokenstore.GenerateKey("a")
+	k, _, err := tokenstore.GenerateEncryptionKey("a")
 	require.NoError(t, err)
 	_, err = tokenstore.NewKeyRing(k, k)
 	require.ErrorContains(t, err, "duplicate key ID")
-	_, err = tokenstore.NewKeyRing(tokenstore.Key{})
-	require.ErrorContains(t, err, "zero Key")
+	_, err = tokenstore.NewKeyRing(tokenstore.EncryptionKey{})
+	require.ErrorContains(t, err, "zero EncryptionKey")
 	_, err = tokenstore.ParseKeyRing(" , ")
 	require.ErrorContains(t, err, "no keys")
 }
 
 func TestParseKeyRingRotation(t *testing.T) {
-	_, oldText, err := tokenstore.GenerateKey("2024-11")
+	_, oldText, err := tokenstore.GenerateEncryptionKey("2024-11")
 	require.NoError(t, err)
-	_, newText, err := tokenstore.GenerateKey("2025-06")
+	_, newText, err := tokenstore.GenerateEncryptionKey("2025-06")
 	require.NoError(t, err)
 
 	before, err := tokenstore.ParseKeyRing(oldText)

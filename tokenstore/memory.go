@@ -12,7 +12,8 @@ import (
 // Memory is a Store that keeps tokens in a map in this process. It is meant
 // for tests, examples and single-instance apps that accept that every user
 // logs in again after a restart. It implements Leaser (in this process only),
-// Replacer and Lister. It starts no goroutines and needs no closing.
+// Replacer, Lister and CacheAdvisor (a Source keeps no cache in front of
+// it). It starts no goroutines and needs no closing.
 //
 // Put stores a copy; Get returns the stored pointer without copying (no
 // allocation), which callers treat as read-only as the Store contract says.
@@ -29,10 +30,11 @@ type memLease struct {
 }
 
 var (
-	_ Store    = (*Memory)(nil)
-	_ Leaser   = (*Memory)(nil)
-	_ Lister   = (*Memory)(nil)
-	_ Replacer = (*Memory)(nil)
+	_ Store        = (*Memory)(nil)
+	_ Leaser       = (*Memory)(nil)
+	_ Lister       = (*Memory)(nil)
+	_ Replacer     = (*Memory)(nil)
+	_ CacheAdvisor = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory store. Leases expire on the wall clock.
@@ -43,6 +45,10 @@ func NewMemory() *Memory {
 		now:    time.Now,
 	}
 }
+
+// Cacheable returns false: a Source's cache would only copy this store's
+// map (see CacheAdvisor).
+func (m *Memory) Cacheable() bool { return false }
 
 // Get returns the token under key or an error wrapping ErrNotFound. The
 // token is shared: do not modify it.

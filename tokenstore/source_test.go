@@ -46,16 +46,76 @@ var leasingBackends = []backend{
 	}, plainCtx},
 }
 
+// sourceEnv is the setup most Source tests share: an env, a store on which
+// the env's first user has logged in, a Source on that store, and the
+// context the store's calls need.
+type sourceEnv struct {
+	*env
+	store tokenstore.Store
+	user  string        // e.users[0]
+	tok   *client.Token // the token saved for user; nil after withoutLogin
+	src   *tokenstore.Source
+	ctx   context.Context
+}
+
+// sourceSetup is what the options of newSourceEnv set.
+type sourceSetup struct {
+	backend *backend
+	store   tokenstore.Store
+	cfg     tokenstore.SourceConfig
+	noLogin bool
+}
+
+type sourceOpt func(*sourceSetup)
+
+// onBackend puts the Source on a new store of b, with b's context.
+func onBackend(b backend) sourceOpt { return func(s *sourceSetup) { s.backend = &b } }
+
+// onStore puts the Source on st, with the test's context. Without
+// onBackend or onStore the store is a new Memory store.
+func onStore(st tokenstore.Store) sourceOpt { return func(s *sourceSetup) { s.store = st } }
+
+// withConfig configures the Source; its Store and Client are filled in.
+func withConfig(cfg tokenstore.SourceConfig) sourceOpt { return func(s *sourceSetup) { s.cfg = cfg } }
+
+// withoutLogin leaves the store empty.
+func withoutLogin() sourceOpt { return func(s *sourceSetup) { s.noLogin = true } }
+
+// newSourceEnv makes an env, the store, logs the first user in (a token
+// saved under its open_id) and makes the Source.
+func newSourceEnv(t *testing.T, opts ...sourceOpt) *sourceEnv {
+	t.Helper()
+	var set sourceSetup
+	for _, o := range opts {
+		o(&set)
+	}
+	e := newEnv(t, 0)
+	se := &sourceEnv{env: e, user: e.users[0]}
+	switch {
+	case set.store != nil:
+		se.store, se.ctx = set.store, t.Context()
+	case set.backend != nil:
+		se.store = set.backend.store(t)
+		se.ctx = set.backend.ctx(t, se.store)
+	default:
+		se.store, se.ctx = tokenstore.NewMemory(), t.Context()
+	}
+	if !set.noLogin {
+		se.tok = e.login(t, se.store, se.user)
+	}
+	cfg := set.cfg
+	cfg.Store = se.store
+	se.src = e.source(t, cfg)
+	return se
+}
+
 func TestSourceReturnsAValidTokenWithoutRefreshing(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			st := b.store(t)
-			tok := e.login(t, st, e.users[0])
-			src := e.source(t, tokenstore.SourceConfig{Store: st})
-			got, err := src.Token(b.ctx(t, st), e.users[0])
+			e := newSourceEnv(t, onBackend(b))
+			got, err := e.src.Token(e.ctx, e.user)
 			require.NoError(t, err)
-			assert.Empty(t, storetest.Equal(tok, got))
+			assert.Empty(t, storetest.Equal(e.tok, got))
 			assert.Zero(t, e.refreshes())
 		})
 	}
@@ -64,19 +124,16 @@ func TestSourceReturnsAValidTokenWithoutRefreshing(t *testing.T) {
 func TestSourceRefreshesAndSavesBeforeReturning(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			st := b.store(t)
-			user := e.users[0]
-			old := e.login(t, st, user)
+			var hookedKey string
 			var hooked atomic.Pointer[client.Token]
 			hookDone := make(chan struct{})
-			src := e.source(t, tokenstore.SourceConfig{Store: st, OnRefresh: func(key string, tok *client.Token) {
-				assert.Equal(t, user, key)
+			e := newSourceEnv(t, onBackend(b), withConfig(tokenstore.SourceConfig{OnRefresh: func(key string, tok *client.Token) {
+				hookedKey = key
 				hooked.Store(tok)
 				close(hookDone)
-			}})
+			}}))
+			src, st, user, old, ctx := e.src, e.store, e.user, e.tok, e.ctx
 			e.expire()
-			ctx := b.ctx(t, st)
 			got, err := src.Token(ctx, user)
 			require.NoError(t, err)
 			assert.NotEqual(t, old.AccessToken, got.AccessToken)
@@ -89,6 +146,7 @@ func TestSourceRefreshesAndSavesBeforeReturning(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, storetest.Equal(got, stored), "the rotated token must be in the store when it is returned")
 			<-hookDone
+			assert.Equal(t, user, hookedKey)
 			assert.Same(t, got, hooked.Load())
 			assert.Equal(t, 1, e.refreshes())
 
@@ -103,11 +161,8 @@ func TestSourceRefreshesAndSavesBeforeReturning(t *testing.T) {
 func TestSourceConcurrentCallersShareOneRefresh(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			st := b.store(t)
-			user := e.users[0]
-			e.login(t, st, user)
-			src := e.source(t, tokenstore.SourceConfig{Store: st})
+			e := newSourceEnv(t, onBackend(b))
+			src, user := e.src, e.user
 			e.expire()
 			// Slow the token endpoint so every caller arrives while the
 			// refresh is in flight.
@@ -117,7 +172,7 @@ func TestSourceConcurrentCallersShareOneRefresh(t *testing.T) {
 			errs := make([]error, callers)
 			var wg sync.WaitGroup
 			for i := range callers {
-				wg.Go(func() { toks[i], errs[i] = src.Token(b.ctx(t, st), user) })
+				wg.Go(func() { toks[i], errs[i] = src.Token(e.ctx, user) })
 			}
 			wg.Wait()
 			for i := range callers {
@@ -240,14 +295,10 @@ func TestSourceTemporaryFailuresKeepTheToken(t *testing.T) {
 	for _, b := range leasingBackends {
 		for _, f := range faults {
 			t.Run(b.name+"/"+f.name, func(t *testing.T) {
-				e := newEnv(t, 0)
-				st := b.store(t)
-				user := e.users[0]
-				old := e.login(t, st, user)
 				dropped := make(chan error, 1)
-				src := e.source(t, tokenstore.SourceConfig{Store: st, LeaseTTL: 400 * time.Millisecond,
-					OnDrop: func(_ string, err error) { dropped <- err }})
-				ctx := b.ctx(t, st)
+				e := newSourceEnv(t, onBackend(b), withConfig(tokenstore.SourceConfig{LeaseTTL: 400 * time.Millisecond,
+					OnDrop: func(_ string, err error) { dropped <- err }}))
+				src, st, user, old, ctx := e.src, e.store, e.user, e.tok, e.ctx
 				e.expire()
 				e.emu.InjectFault(tiktoktest.EndpointToken, f.fault)
 
@@ -271,32 +322,25 @@ func TestSourceTemporaryFailuresKeepTheToken(t *testing.T) {
 }
 
 func TestSourceFailedRefreshFallsBackToAStillValidToken(t *testing.T) {
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	user := e.users[0]
-	old := e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e := newSourceEnv(t)
 	// Within the 5 minute margin, not yet expired.
-	e.clock.Advance(old.Expiry.Sub(e.clock.Now()) - 2*time.Minute)
+	e.clock.Advance(e.tok.Expiry.Sub(e.clock.Now()) - 2*time.Minute)
 	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500})
-	got, err := src.Token(t.Context(), user)
+	got, err := e.src.Token(e.ctx, e.user)
 	require.NoError(t, err)
-	assert.Equal(t, old.AccessToken, got.AccessToken)
+	assert.Equal(t, e.tok.AccessToken, got.AccessToken)
 }
 
 func TestSourceInvalidGrantDeletesTheToken(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			st := b.store(t)
-			user := e.users[0]
-			e.login(t, st, user)
+			var droppedKey string
 			dropped := make(chan error, 1)
-			src := e.source(t, tokenstore.SourceConfig{Store: st, OnDrop: func(key string, err error) {
-				assert.Equal(t, user, key)
+			e := newSourceEnv(t, onBackend(b), withConfig(tokenstore.SourceConfig{OnDrop: func(key string, err error) {
+				droppedKey = key
 				dropped <- err
-			}})
-			ctx := b.ctx(t, st)
+			}}))
+			src, st, user, ctx := e.src, e.store, e.user, e.ctx
 			e.emu.RevokeAllGrants() // the user removed the app
 			e.expire()
 
@@ -306,6 +350,7 @@ func TestSourceInvalidGrantDeletesTheToken(t *testing.T) {
 			_, err = st.Get(ctx, user)
 			require.ErrorIs(t, err, tokenstore.ErrNotFound, "the dead token is deleted")
 			require.ErrorIs(t, <-dropped, tokenstore.ErrLoginRequired)
+			assert.Equal(t, user, droppedKey)
 
 			calls := e.emu.Calls(tiktoktest.EndpointToken)
 			_, err = src.Token(ctx, user)
@@ -316,26 +361,22 @@ func TestSourceInvalidGrantDeletesTheToken(t *testing.T) {
 }
 
 func TestSourceExpiredRefreshTokenDeletesWithoutAskingTikTok(t *testing.T) {
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	user := e.users[0]
-	tok := e.issue(t, user)
+	e := newSourceEnv(t, withoutLogin())
+	tok := e.issue(t, e.user)
 	tok.RefreshExpiry = e.clock.Now().Add(time.Hour)
-	require.NoError(t, st.Put(t.Context(), user, tok))
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	require.NoError(t, e.store.Put(e.ctx, e.user, tok))
 	e.expire()
-	_, err := src.Token(t.Context(), user)
+	_, err := e.src.Token(e.ctx, e.user)
 	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
 	assert.Zero(t, e.emu.Calls(tiktoktest.EndpointToken))
-	_, err = st.Get(t.Context(), user)
+	_, err = e.store.Get(e.ctx, e.user)
 	require.ErrorIs(t, err, tokenstore.ErrNotFound)
 }
 
 func TestSourceNoTokenIsLoginRequired(t *testing.T) {
-	e := newEnv(t, 0)
-	src := e.source(t, tokenstore.SourceConfig{Store: tokenstore.NewMemory()})
+	e := newSourceEnv(t, withoutLogin())
 	for _, key := range []string{"nobody", ""} {
-		_, err := src.Token(t.Context(), key)
+		_, err := e.src.Token(e.ctx, key)
 		require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
 		require.ErrorIs(t, err, tokenstore.ErrNotFound)
 	}
@@ -388,14 +429,10 @@ func TestSourceUnreadableRowsAreKept(t *testing.T) {
 }
 
 func TestSourceStoreDownKeepsTheUserLoggedIn(t *testing.T) {
-	e := newEnv(t, 0)
-	user := e.users[0]
 	db := openSQLite(t)
-	st := newSQLStore(t, db, tokenstore.SQLite, nil)
-	e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st, CacheSize: -1})
+	e := newSourceEnv(t, onStore(newSQLStore(t, db, tokenstore.SQLite, nil)), withConfig(tokenstore.SourceConfig{CacheSize: -1}))
 	require.NoError(t, db.Close())
-	_, err := src.Token(t.Context(), user)
+	_, err := e.src.Token(e.ctx, e.user)
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired)
 }
@@ -403,12 +440,8 @@ func TestSourceStoreDownKeepsTheUserLoggedIn(t *testing.T) {
 func TestSourceForceRefresh(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			st := b.store(t)
-			user := e.users[0]
-			dead := e.login(t, st, user)
-			src := e.source(t, tokenstore.SourceConfig{Store: st})
-			ctx := b.ctx(t, st)
+			e := newSourceEnv(t, onBackend(b))
+			src, user, dead, ctx := e.src, e.user, e.tok, e.ctx
 			e.emu.KillAccessTokens() // dead before the expiry it announced
 			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 50 * time.Millisecond, Times: 1})
 
@@ -445,24 +478,17 @@ func TestSourceForceRefresh(t *testing.T) {
 }
 
 func TestSourceForceRefreshAfterTheGrantWasRevoked(t *testing.T) {
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	user := e.users[0]
-	dead := e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e := newSourceEnv(t)
 	e.emu.RevokeAllGrants()
-	_, err := src.ForceRefresh(t.Context(), user, dead)
+	_, err := e.src.ForceRefresh(e.ctx, e.user, e.tok)
 	require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
-	_, err = st.Get(t.Context(), user)
+	_, err = e.store.Get(e.ctx, e.user)
 	require.ErrorIs(t, err, tokenstore.ErrNotFound)
 }
 
 func TestSourceForceRefreshTemporaryFailure(t *testing.T) {
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	user := e.users[0]
-	dead := e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e := newSourceEnv(t)
+	src, user, dead := e.src, e.user, e.tok
 	e.emu.KillAccessTokens()
 	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500, Times: 1})
 	_, err := src.ForceRefresh(t.Context(), user, dead)
@@ -516,11 +542,8 @@ func TestSourceTwoInstancesForceRefresh(t *testing.T) {
 }
 
 func TestSourceCallerThatGivesUpDoesNotAbandonTheRefresh(t *testing.T) {
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	user := e.users[0]
-	old := e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	e := newSourceEnv(t)
+	src, user, old := e.src, e.user, e.tok
 	e.expire()
 	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Delay: 200 * time.Millisecond, Times: 1})
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
@@ -538,14 +561,12 @@ func TestSourceCallerThatGivesUpDoesNotAbandonTheRefresh(t *testing.T) {
 }
 
 func TestSourceWaitsOutACrashedLeaseHolder(t *testing.T) {
-	e := newEnv(t, 0)
 	st := newSQLStore(t, openSQLite(t), tokenstore.SQLite, nil)
-	user := e.users[0]
-	e.login(t, st, user)
+	e := newSourceEnv(t, onStore(st))
+	src, user := e.src, e.user
 	ok, err := st.TryLease(t.Context(), user, "crashed-instance", 300*time.Millisecond)
 	require.NoError(t, err)
 	require.True(t, ok)
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
 	e.expire()
 	start := time.Now()
 	got, err := src.Token(t.Context(), user)
@@ -560,13 +581,9 @@ func TestSourceWaitsOutACrashedLeaseHolder(t *testing.T) {
 }
 
 func TestSourceCache(t *testing.T) {
-	e := newEnv(t, 0)
-	user := e.users[0]
 	db := openSQLite(t)
-	st := newSQLStore(t, db, tokenstore.SQLite, nil)
-	tok := e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st, CacheTTL: time.Minute})
-	ctx := t.Context()
+	e := newSourceEnv(t, onStore(newSQLStore(t, db, tokenstore.SQLite, nil)), withConfig(tokenstore.SourceConfig{CacheTTL: time.Minute}))
+	src, user, tok, ctx := e.src, e.user, e.tok, e.ctx
 	_, err := src.Token(ctx, user)
 	require.NoError(t, err)
 
@@ -593,10 +610,9 @@ func TestSourceCache(t *testing.T) {
 }
 
 func TestSourceSaveAndDelete(t *testing.T) {
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	src := e.source(t, tokenstore.SourceConfig{Store: st})
-	tok := e.issue(t, e.users[0])
+	e := newSourceEnv(t, withoutLogin())
+	src := e.src
+	tok := e.issue(t, e.user)
 	require.NoError(t, src.Save(t.Context(), "k", tok))
 	got, err := src.Token(t.Context(), "k")
 	require.NoError(t, err)
@@ -627,11 +643,8 @@ func TestSourceLogsNoSecrets(t *testing.T) {
 		mu.Unlock()
 		return len(p), nil
 	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e := newEnv(t, 0)
-	st := tokenstore.NewMemory()
-	user := e.users[0]
-	old := e.login(t, st, user)
-	src := e.source(t, tokenstore.SourceConfig{Store: st, Logger: logger})
+	e := newSourceEnv(t, withConfig(tokenstore.SourceConfig{Logger: logger}))
+	src, user, old := e.src, e.user, e.tok
 	e.expire()
 	e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 500, Times: 1})
 	_, err := src.Token(t.Context(), user)
@@ -658,12 +671,8 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 func TestSourceWarmPathAllocatesNothing(t *testing.T) {
 	for _, b := range leasingBackends {
 		t.Run(b.name, func(t *testing.T) {
-			e := newEnv(t, 0)
-			st := b.store(t)
-			user := e.users[0]
-			e.login(t, st, user)
-			src := e.source(t, tokenstore.SourceConfig{Store: st})
-			ctx := b.ctx(t, st)
+			e := newSourceEnv(t, onBackend(b))
+			src, user, ctx := e.src, e.user, e.ctx
 			_, err := src.Token(ctx, user)
 			require.NoError(t, err)
 			allocs := testing.AllocsPerRun(200, func() {

@@ -114,6 +114,32 @@ type Lister interface {
 	Keys(ctx context.Context) ([]string, error)
 }
 
+// CacheAdvisor is implemented by stores that tell a Source whether it may
+// keep their tokens in its in-process cache (SourceConfig.CacheSize).
+// NewSource asks once: when Cacheable returns false, the Source has no
+// cache whatever CacheSize says, and every Token and ForceRefresh reads the
+// store; when it returns true, or the store is no CacheAdvisor, CacheSize
+// decides.
+//
+// Say no when a cache would not help or would be wrong: when Get costs no
+// more than a cache hit (Memory keeps its tokens in this process), or when
+// the token a Get returns depends on the call's context and not on the key
+// alone (Session reads it from the request's own session, so a cache keyed
+// by store key would hand one session's grant to another session's
+// request). Memory and Session return false.
+type CacheAdvisor interface {
+	// Cacheable reports whether a Source may cache this store's tokens by
+	// key.
+	Cacheable() bool
+}
+
+// cacheable reports whether a Source may cache st's tokens: unless st is a
+// CacheAdvisor that says no.
+func cacheable(st Store) bool {
+	a, ok := st.(CacheAdvisor)
+	return !ok || a.Cacheable()
+}
+
 // sameToken reports whether stored is the token old, as Replace compares
 // them: by access and refresh token.
 func sameToken(stored, old *client.Token) bool {

@@ -245,7 +245,7 @@ func ephemeralKeyRing() (*tokenstore.KeyRing, error) {
 		return nil, fmt.Errorf("generate token key: %w", err)
 	}
 	id := "ephemeral-" + time.Now().UTC().Format("20060102T150405") + "-" + hex.EncodeToString(suffix)
-	key, _, err := tokenstore.GenerateKey(id)
+	key, _, err := tokenstore.GenerateEncryptionKey(id)
 	if err != nil {
 		return nil, err
 	}

@@ -69,14 +69,14 @@ func sqlStore(t *testing.T, db *sql.DB, d tokenstore.Dialect, ring *tokenstore.K
 	return st
 }
 
-func newKey(t *testing.T, id string) tokenstore.Key {
+func newKey(t *testing.T, id string) tokenstore.EncryptionKey {
 	t.Helper()
-	k, _, err := tokenstore.GenerateKey(id)
+	k, _, err := tokenstore.GenerateEncryptionKey(id)
 	require.NoError(t, err)
 	return k
 }
 
-func ring(t *testing.T, primary tokenstore.Key, older ...tokenstore.Key) *tokenstore.KeyRing {
+func ring(t *testing.T, primary tokenstore.EncryptionKey, older ...tokenstore.EncryptionKey) *tokenstore.KeyRing {
 	t.Helper()
 	r, err := tokenstore.NewKeyRing(primary, older...)
 	require.NoError(t, err)

@@ -19,6 +19,23 @@ func TestClock(t *testing.T) {
 	assert.Equal(t, start.Add(90*time.Second), c.Now())
 }
 
+func TestWallClock(t *testing.T) {
+	c := testutil.NewWallClock()
+	before := time.Now()
+	first := c.Now()
+	assert.False(t, first.Before(before), "a wall clock starts at the wall clock's time")
+	assert.Less(t, first.Sub(before), time.Minute)
+
+	time.Sleep(2 * time.Millisecond)
+	assert.True(t, c.Now().After(first), "a wall clock runs by itself")
+
+	c.Advance(time.Hour)
+	c.Advance(time.Hour)
+	ahead := c.Now().Sub(time.Now())
+	assert.Greater(t, ahead, 2*time.Hour-time.Minute, "Advance moves it ahead of the wall clock")
+	assert.LessOrEqual(t, ahead, 2*time.Hour)
+}
+
 func TestSyncBufferConcurrentWriters(t *testing.T) {
 	var b testutil.SyncBuffer
 	var wg sync.WaitGroup

@@ -441,7 +441,7 @@ func login(ctx context.Context, emu *tiktoktest.Server, appURL string, base *url
 }
 
 func newKeyRing() (*tokenstore.KeyRing, error) {
-	k, _, err := tokenstore.GenerateKey("load")
+	k, _, err := tokenstore.GenerateEncryptionKey("load")
 	if err != nil {
 		return nil, err
 	}
