@@ -13,8 +13,6 @@ import (
 	"strings"
 )
 
-const jsonContentType = "application/json; charset=UTF-8"
-
 // call sends rq with the user's bearer token. When a repeatable call fails
 // with access_token_invalid and a Refresher is set, it asks for a forced
 // refresh once, keeps the new token and repeats the call once.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -138,7 +139,7 @@ func (e *APIError) Is(target error) bool {
 	case ErrServer:
 		return e.Code == "internal_error" || e.StatusCode >= 500
 	}
-	return matchCodeSentinel(e.Code, target) // posting codes, see post.go
+	return matchCodeSentinel(e.Code, target) // the posting sentinels below
 }
 
 // ResponseError reports an answer that is not what TikTok documents: a body
@@ -336,4 +337,68 @@ func snippet(body []byte) string {
 	s = secretMember.ReplaceAllString(s, `${1}…REDACTED${2}`)
 	s = secretValue.ReplaceAllString(s, `${1}.…REDACTED`)
 	return strings.TrimSpace(sanitize(s, max)) // redaction may have made it longer
+}
+
+// Sentinels for TikTok's posting error codes, for errors.Is. An *APIError
+// matches the sentinel of its code whatever the HTTP status (TikTok answers
+// some of them, such as the spam codes of creator info, with 200).
+var (
+	// ErrSpamRisk: any spam_risk code (too many posts, banned from posting,
+	// too many pending shares, spam_risk_text, spam_risk). Do not retry.
+	ErrSpamRisk = postingSentinel("spam risk", "spam_risk_too_many_posts", "spam_risk_user_banned_from_posting",
+		"spam_risk_too_many_pending_share", "spam_risk_text", "spam_risk")
+	// ErrTooManyPosts: spam_risk_too_many_posts (the user's daily post cap).
+	ErrTooManyPosts = postingSentinel("too many posts", "spam_risk_too_many_posts")
+	// ErrBannedFromPosting: spam_risk_user_banned_from_posting.
+	ErrBannedFromPosting = postingSentinel("user banned from posting", "spam_risk_user_banned_from_posting")
+	// ErrTooManyPendingShares: spam_risk_too_many_pending_share (at most 5
+	// inbox shares waiting per user per 24 hours).
+	ErrTooManyPendingShares = postingSentinel("too many pending shares", "spam_risk_too_many_pending_share")
+	// ErrActiveUserCap: reached_active_user_cap (the app's daily cap of
+	// users posting through it).
+	ErrActiveUserCap = postingSentinel("active user cap reached", "reached_active_user_cap")
+	// ErrPrivacyLevelMismatch: privacy_level_option_mismatch from TikTok, or
+	// a *PrivacyLevelError found before any request.
+	ErrPrivacyLevelMismatch = postingSentinel("privacy level not among the creator's options", "privacy_level_option_mismatch")
+	// ErrUnauditedClient: unaudited_client_can_only_post_to_private_accounts
+	// (an app that has not passed TikTok's audit posts to private accounts
+	// only).
+	ErrUnauditedClient = postingSentinel("unaudited client can only post to private accounts",
+		"unaudited_client_can_only_post_to_private_accounts")
+	// ErrURLOwnershipUnverified: url_ownership_unverified (a PULL_FROM_URL
+	// source outside the app's verified domains and prefixes).
+	ErrURLOwnershipUnverified = postingSentinel("url ownership unverified", "url_ownership_unverified")
+	// ErrInvalidFileUpload: invalid_file_upload (the file does not meet
+	// TikTok's requirements).
+	ErrInvalidFileUpload = postingSentinel("invalid file upload", "invalid_file_upload")
+	// ErrAppVersionCheckFailed: app_version_check_failed (MEDIA_UPLOAD of
+	// photos needs TikTok app 31.8 or later).
+	ErrAppVersionCheckFailed = postingSentinel("app version check failed", "app_version_check_failed")
+	// ErrInvalidPublishID: invalid_publish_id.
+	ErrInvalidPublishID = postingSentinel("invalid publish id", "invalid_publish_id")
+	// ErrPublishNotAuthorized: token_not_authorized_for_specified_publish_id
+	// (the publish belongs to another user or app).
+	ErrPublishNotAuthorized = postingSentinel("token not authorized for this publish id",
+		"token_not_authorized_for_specified_publish_id")
+	// ErrPublishNotCancellable: publish_not_cancellable.
+	ErrPublishNotCancellable = postingSentinel("publish not cancellable", "publish_not_cancellable")
+)
+
+// codeSentinel is a sentinel matched by *APIError codes.
+type codeSentinel struct {
+	msg   string
+	codes []string
+}
+
+func postingSentinel(msg string, codes ...string) error {
+	return &codeSentinel{msg: "client: " + msg, codes: codes}
+}
+
+func (s *codeSentinel) Error() string { return s.msg }
+
+// matchCodeSentinel reports whether target is a code sentinel listing code.
+// APIError.Is calls it.
+func matchCodeSentinel(code string, target error) bool {
+	s, ok := target.(*codeSentinel)
+	return ok && slices.Contains(s.codes, code)
 }

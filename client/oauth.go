@@ -6,8 +6,6 @@ import (
 	"net/url"
 )
 
-const formContentType = "application/x-www-form-urlencoded"
-
 // ExchangeOption changes one Exchange call. Make one with WithVerifier or
 // WithExchangeRedirectURL.
 type ExchangeOption interface {

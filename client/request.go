@@ -65,6 +65,13 @@ func (e *transportError) Error() string {
 
 func (e *transportError) Unwrap() error { return e.err }
 
+// Content types of the requests the client sends: TikTok's OAuth endpoints
+// take a form, its API endpoints JSON with an explicit charset.
+const (
+	formContentType = "application/x-www-form-urlencoded"
+	jsonContentType = "application/json; charset=UTF-8"
+)
+
 var (
 	acceptJSON            = []string{"application/json"}
 	formContentTypeHeader = []string{formContentType}
