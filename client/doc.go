@@ -161,7 +161,7 @@
 //	plan, err := client.PlanChunks(size, 0)
 //	res, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{
 //		PostInfo: client.VideoPostInfo{Title: "Hello #golang", PrivacyLevel: level},
-//		Source:   client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+//		Source:   client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 //		Creator:  creator,
 //	})
 //	err = c.Upload(ctx, res.UploadURL, file, size, plan, client.UploadOptions{})

@@ -119,7 +119,7 @@ func ExampleUserClient_DirectPostVideo() {
 	}
 	req := client.DirectPostRequest{
 		PostInfo: client.VideoPostInfo{Title: "Sunday market haul #food", PrivacyLevel: client.PrivacyPublicToEveryone},
-		Source:   client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://media.example.com/v/42.mp4"},
+		Source:   client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://media.example.com/v/42.mp4"},
 		Creator:  creator,
 	}
 	_, err = uc.DirectPostVideo(ctx, req)
@@ -161,7 +161,7 @@ func ExampleUserClient_DirectPostVideo_refusals() {
 	plan, _ := client.PlanChunks(1_000_000, 0)
 	req := client.DirectPostRequest{
 		PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-		Source:   client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+		Source:   client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 	}
 
 	// The daily post cap, answered with HTTP 200 and an error code.
@@ -218,7 +218,7 @@ func ExampleClient_UploadReader() {
 		log.Fatal(err)
 	}
 	res, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{
-		Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+		Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 	})
 	if err != nil {
 		log.Fatal(err)

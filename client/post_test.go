@@ -72,12 +72,12 @@ func TestDirectPostBodyMatchesSeed(t *testing.T) {
 	}{
 		{"file upload", "video_init__request_body_file_upload.json", client.DirectPostRequest{
 			PostInfo: client.VideoPostInfo{Title: "My first video #tiktok", PrivacyLevel: client.PrivacySelfOnly, VideoCoverTimestampMS: 1000},
-			Source:   client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+			Source:   client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 		}},
 		{"pull from url", "video_init__request_body_pull_from_url.json", client.DirectPostRequest{
 			PostInfo: client.VideoPostInfo{Title: "this will be a funny #cat video", PrivacyLevel: client.PrivacySelfOnly,
 				DisableComment: true, VideoCoverTimestampMS: 1000},
-			Source: client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://example.verified.domain.com/example_video.mp4"},
+			Source: client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://example.verified.domain.com/example_video.mp4"},
 		}},
 	}
 	for _, tt := range tests {
@@ -108,7 +108,7 @@ func TestDirectPostBodyMatchesSeed(t *testing.T) {
 func TestPostingSeedErrors(t *testing.T) {
 	plan, _ := client.PlanChunks(1000, 0)
 	req := client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-		Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}}
+		Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}}
 	tests := []struct {
 		sample string
 		status int
@@ -145,7 +145,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 	require.NoError(t, err)
 	res, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{
 		PostInfo:     client.VideoPostInfo{Title: "Hello 👋 #go", PrivacyLevel: client.PrivacyPublicToEveryone, IsAIGC: true},
-		Source:       client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+		Source:       client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 		FetchCreator: true,
 	})
 	require.NoError(t, err)
@@ -160,7 +160,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 	t.Run("pull from an unverified URL", func(t *testing.T) {
 		_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{
 			PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-			Source:   client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://cdn.elsewhere.example/v.mp4"},
+			Source:   client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://cdn.elsewhere.example/v.mp4"},
 		})
 		assert.ErrorIs(t, err, client.ErrURLOwnershipUnverified)
 	})
@@ -169,7 +169,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 		defer emu.SetMediaConfig(tiktoktest.MediaConfig{})
 		res, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{
 			PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-			Source:   client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://cdn.verified.example/v.mp4"},
+			Source:   client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://cdn.verified.example/v.mp4"},
 		})
 		require.NoError(t, err)
 		assert.True(t, strings.HasPrefix(res.PublishID, "v_pub_url~"), res.PublishID)
@@ -179,7 +179,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 		emu.SetMediaConfig(tiktoktest.MediaConfig{Unaudited: true})
 		defer emu.SetMediaConfig(tiktoktest.MediaConfig{})
 		_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-			Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+			Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 		assert.ErrorIs(t, err, client.ErrUnauditedClient)
 	})
 	t.Run("codes TikTok sends with HTTP 200", func(t *testing.T) {
@@ -193,7 +193,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 		} {
 			emu.InjectFault(tiktoktest.EndpointVideoInit, tiktoktest.Fault{ErrorCode: tc.code, Times: 1})
 			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-				Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+				Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 			for _, w := range tc.want {
 				assert.ErrorIs(t, err, w, tc.code)
 			}
@@ -207,7 +207,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 		emu.InjectFault(tiktoktest.EndpointCreatorInfo, tiktoktest.Fault{ErrorCode: "spam_risk_too_many_posts", Times: 1})
 		emu.ResetCounters()
 		_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-			Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}, FetchCreator: true})
+			Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}, FetchCreator: true})
 		assert.ErrorIs(t, err, client.ErrTooManyPosts)
 		assert.Zero(t, emu.Calls(tiktoktest.EndpointVideoInit))
 	})
@@ -215,7 +215,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 		emu.ResetCounters()
 		emu.InjectFault(tiktoktest.EndpointVideoInit, tiktoktest.Fault{Status: 500, Times: 1})
 		_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-			Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+			Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 		assert.ErrorIs(t, err, client.ErrServer)
 		assert.Equal(t, 1, emu.Calls(tiktoktest.EndpointVideoInit))
 
@@ -223,7 +223,7 @@ func TestDirectPostVideoEmulator(t *testing.T) {
 		ru := c.ForUser(mediaAlice, mediaToken(t, emu, mediaAlice, client.ScopeVideoPublish), r)
 		emu.KillAccessTokens()
 		_, err = ru.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-			Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+			Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 		assert.ErrorIs(t, err, client.ErrAccessTokenInvalid)
 		assert.Zero(t, r.calls)
 		assert.Equal(t, 2, emu.Calls(tiktoktest.EndpointVideoInit))
@@ -239,7 +239,7 @@ func TestPrivacyLevelChecks(t *testing.T) {
 	ctx := context.Background()
 	plan, _ := client.PlanChunks(4096, 0)
 	post := client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacyPublicToEveryone},
-		Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}}
+		Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}}
 
 	_, err := carol.DirectPostVideo(ctx, post)
 	var ae *client.APIError
@@ -281,7 +281,7 @@ func TestPostingValidation(t *testing.T) {
 	uc := mediaUser(t, emu, c, mediaAlice)
 	ctx := context.Background()
 	plan, _ := client.PlanChunks(10_000, 0)
-	file := client.VideoSource{Source: client.SourceFileUpload, Plan: plan}
+	file := client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}
 	self := client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly}
 	emoji := strings.Repeat("😀", 1101) // 1101 runes, 2202 UTF-16 units
 	images := func(n int) []string {
@@ -309,28 +309,28 @@ func TestPostingValidation(t *testing.T) {
 			return err
 		}, "unknown privacy level"},
 		{"unknown source", func() error {
-			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: self, Source: client.VideoSource{Source: "UPLOAD"}})
+			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: self, Source: client.VideoSource{Kind: "UPLOAD"}})
 			return err
 		}, "source must be"},
 		{"file upload without a plan", func() error {
-			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: self, Source: client.VideoSource{Source: client.SourceFileUpload}})
+			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: self, Source: client.VideoSource{Kind: client.SourceFileUpload}})
 			return err
 		}, "chunk plan"},
 		{"file upload with a wrong plan", func() error {
 			bad := client.ChunkPlan{VideoSize: 50_000_123, ChunkSize: 10_000_000, TotalChunkCount: 6}
-			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: self, Source: client.VideoSource{Source: client.SourceFileUpload, Plan: bad}})
+			_, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: self, Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: bad}})
 			return err
 		}, "not 6"},
 		{"pull from http", func() error {
-			_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "http://cdn.example/v.mp4"}})
+			_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "http://cdn.example/v.mp4"}})
 			return err
 		}, "https"},
 		{"pull from an IP address", func() error {
-			_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://10.0.0.1/v.mp4"}})
+			_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://10.0.0.1/v.mp4"}})
 			return err
 		}, "IP address"},
 		{"pull with a plan", func() error {
-			_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://cdn.example/v.mp4", Plan: plan}})
+			_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://cdn.example/v.mp4", Plan: plan}})
 			return err
 		}, "no chunk plan"},
 		{"36 photos", func() error {
@@ -402,7 +402,7 @@ func TestInboxAndPhotos(t *testing.T) {
 	ctx := context.Background()
 
 	plan, _ := client.PlanChunks(20_000_000, 0)
-	res, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+	res, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(res.PublishID, "v_inbox_file~"), res.PublishID)
 	assert.NotEmpty(t, res.UploadURL)
@@ -419,12 +419,12 @@ func TestInboxAndPhotos(t *testing.T) {
 
 	// Inbox shares: five may wait per user and day (one so far).
 	for range 3 {
-		_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+		_, err := uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 		require.NoError(t, err)
 	}
 	_, err = uc.PostPhotos(ctx, client.PhotoPostRequest{Mode: client.PostModeMediaUpload, Images: images, PostInfo: client.PhotoPostInfo{Title: "draft"}})
 	require.NoError(t, err)
-	_, err = uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+	_, err = uc.UploadVideoToInbox(ctx, client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 	assert.ErrorIs(t, err, client.ErrTooManyPendingShares)
 	assert.ErrorIs(t, err, client.ErrSpamRisk)
 }
@@ -434,7 +434,7 @@ func TestPublishStatusAndWait(t *testing.T) {
 	emu.SetMediaConfig(tiktoktest.MediaConfig{VerifiedDomains: []string{"verified.example"}, ProcessingPolls: 2})
 	uc := mediaUser(t, emu, c, mediaAlice)
 	ctx := context.Background()
-	pull := client.VideoSource{Source: client.SourcePullFromURL, VideoURL: "https://verified.example/v.mp4"}
+	pull := client.VideoSource{Kind: client.SourcePullFromURL, VideoURL: "https://verified.example/v.mp4"}
 
 	res, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacyPublicToEveryone}, Source: pull})
 	require.NoError(t, err)
@@ -567,10 +567,10 @@ func TestPostingRateLimit(t *testing.T) {
 	uc := mediaUser(t, emu, c, mediaAlice)
 	plan, _ := client.PlanChunks(1000, 0)
 	for range 6 {
-		_, err := uc.UploadVideoToInbox(context.Background(), client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+		_, err := uc.UploadVideoToInbox(context.Background(), client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 		require.NoError(t, err)
 	}
-	_, err := uc.UploadVideoToInbox(context.Background(), client.InboxUploadRequest{Source: client.VideoSource{Source: client.SourceFileUpload, Plan: plan}})
+	_, err := uc.UploadVideoToInbox(context.Background(), client.InboxUploadRequest{Source: client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}})
 	require.ErrorIs(t, err, client.ErrRateLimited)
 	var ae *client.APIError
 	require.ErrorAs(t, err, &ae)

@@ -115,7 +115,7 @@ func initUpload(t testing.TB, emu *tiktoktest.Server, uc *client.UserClient, siz
 	require.NoError(t, err)
 	res, err := uc.DirectPostVideo(context.Background(), client.DirectPostRequest{
 		PostInfo: client.VideoPostInfo{PrivacyLevel: client.PrivacySelfOnly},
-		Source:   client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+		Source:   client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 	})
 	require.NoError(t, err)
 	return res.UploadURL, plan, res.PublishID
@@ -490,7 +490,7 @@ func ExampleClient_Upload() {
 	}
 	res, err := uc.DirectPostVideo(ctx, client.DirectPostRequest{
 		PostInfo:     client.VideoPostInfo{Title: "Hello from Go #golang", PrivacyLevel: client.PrivacySelfOnly},
-		Source:       client.VideoSource{Source: client.SourceFileUpload, Plan: plan},
+		Source:       client.VideoSource{Kind: client.SourceFileUpload, Plan: plan},
 		FetchCreator: true, // check the privacy level against the creator's options first
 	})
 	if err != nil {

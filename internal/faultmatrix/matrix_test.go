@@ -74,7 +74,7 @@ func videoSource() client.VideoSource {
 	if err != nil {
 		panic(err)
 	}
-	return client.VideoSource{Source: client.SourceFileUpload, Plan: plan}
+	return client.VideoSource{Kind: client.SourceFileUpload, Plan: plan}
 }
 
 var scopes = []string{client.ScopeUserInfoBasic, client.ScopeVideoPublish, client.ScopeVideoUpload, client.ScopeVideoList}
