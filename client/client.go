@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // DefaultAuthURL is TikTok's authorize page (Login Kit for Web, v2).
@@ -195,9 +198,9 @@ type Client struct {
 	clock      func() time.Time
 
 	// Client token cache: the current token and the fetch in flight.
-	ctMu      sync.Mutex
-	ctCached  *ClientToken
-	ctPending *call[*ClientToken]
+	ctMu     sync.Mutex
+	ctCached *ClientToken
+	ctFlight singleflight.Group
 
 	// jitter returns a random duration in [0, d]; replaced in tests of the
 	// package itself.
@@ -353,4 +356,12 @@ func (c *Client) LogValue() slog.Value {
 		return slog.StringValue("client.Client(nil)")
 	}
 	return slog.GroupValue(slog.String("client_key", c.cfg.ClientKey), slog.String("api", c.apiBase))
+}
+
+// fullJitter returns a random duration in [0, d] ("full jitter" backoff).
+func fullJitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
 }

@@ -167,30 +167,43 @@ const clientTokenFetchTimeout = 2 * DefaultTimeout
 // stops waiting, but the fetch goes on for the others. A token with an
 // unknown expiry is not cached. Errors are not cached.
 func (c *Client) ClientToken(ctx context.Context) (*ClientToken, error) {
-	c.ctMu.Lock()
-	if t := c.ctCached; t != nil && c.clock().Add(ClientTokenMargin).Before(t.Expiry) {
-		c.ctMu.Unlock()
+	if t := c.cachedClientToken(); t != nil {
 		return t, nil
 	}
-	p := c.ctPending
-	if p == nil {
-		p = newCall[*ClientToken]()
-		c.ctPending = p
+	// singleflight runs one fetch for every caller that arrives while it is
+	// in flight; DoChan lets each caller stop waiting on its own ctx.
+	ch := c.ctFlight.DoChan("client_token", func() (any, error) {
+		if t := c.cachedClientToken(); t != nil {
+			return t, nil // a fetch that ended just before this one began
+		}
 		fetchCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), clientTokenFetchTimeout)
-		go func() {
-			defer cancel()
-			t, err := c.FetchClientToken(fetchCtx)
+		defer cancel()
+		t, err := c.FetchClientToken(fetchCtx)
+		if err == nil && !t.Expiry.IsZero() {
 			c.ctMu.Lock()
-			if err == nil && !t.Expiry.IsZero() {
-				c.ctCached = t
-			}
-			c.ctPending = nil
+			c.ctCached = t
 			c.ctMu.Unlock()
-			p.finish(t, err)
-		}()
+		}
+		return t, err
+	})
+	select {
+	case r := <-ch:
+		t, _ := r.Val.(*ClientToken)
+		return t, r.Err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	c.ctMu.Unlock()
-	return p.wait(ctx)
+}
+
+// cachedClientToken returns the cached client token while it is further
+// than ClientTokenMargin from its expiry, else nil.
+func (c *Client) cachedClientToken() *ClientToken {
+	c.ctMu.Lock()
+	defer c.ctMu.Unlock()
+	if t := c.ctCached; t != nil && c.clock().Add(ClientTokenMargin).Before(t.Expiry) {
+		return t
+	}
+	return nil
 }
 
 // formRequest describes a form-encoded POST to a token endpoint. The form is
