@@ -32,6 +32,9 @@ var knownImports = map[string]string{
 	"fmt":        "fmt",
 	"time":       "time",
 	"context":    "context",
+	"errors":     "errors",
+	"xoauth2":    "github.com/tiktokkit/tiktokkit/xoauth2",
+	"oauth2":     "golang.org/x/oauth2",
 }
 
 // readmeGiven declares, per file, the names its snippets take as given
@@ -39,6 +42,9 @@ var knownImports = map[string]string{
 var readmeGiven = map[string]string{
 	"README.md":                   "var app *httptest.Server\n",
 	"client/tiktoktest/README.md": "var clock interface{ Now() time.Time }\nvar openID, publishID string\n",
+	"docs/oauth-pkce.md":          "var w http.ResponseWriter\nvar r *http.Request\nvar ctx context.Context\nvar c *client.Client\nvar verifier string\n",
+	"docs/errors-and-retries.md":  "var ctx context.Context\nvar uc *client.UserClient\n",
+	"docs/posting.md":             "",
 }
 
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
@@ -82,9 +88,13 @@ func TestReadmeSnippetsCompile(t *testing.T) {
 	}
 }
 
-// snippetProgram wraps body in a main package.
+// snippetProgram wraps body in a main package. A body that starts with
+// "func " is a whole function, kept at the top level.
 func snippetProgram(given, body string) (string, error) {
 	fset := token.NewFileSet()
+	if strings.HasPrefix(body, "func ") {
+		return topLevelProgram(fset, given, body)
+	}
 	f, err := parser.ParseFile(fset, "snippet.go", "package p\nfunc _() {\n"+body+"\n}\n", 0)
 	if err != nil {
 		return "", fmt.Errorf("does not parse: %w", err)
@@ -132,4 +142,28 @@ func snippetProgram(given, body string) (string, error) {
 	}
 	b.WriteString("}\n")
 	return b.String(), nil
+}
+
+// topLevelProgram builds a main package around body, a snippet of whole
+// declarations.
+func topLevelProgram(fset *token.FileSet, given, body string) (string, error) {
+	g, err := parser.ParseFile(fset, "snippet.go", "package p\n"+given+"\n"+body, 0)
+	if err != nil {
+		return "", fmt.Errorf("does not parse: %w", err)
+	}
+	used := map[string]bool{}
+	ast.Inspect(g, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if id, ok := sel.X.(*ast.Ident); ok && knownImports[id.Name] != "" {
+				used[id.Name] = true
+			}
+		}
+		return true
+	})
+	var imports []string
+	for name := range used {
+		imports = append(imports, fmt.Sprintf("\t%s %q", name, knownImports[name]))
+	}
+	sort.Strings(imports)
+	return "package main\n\nimport (\n" + strings.Join(imports, "\n") + "\n)\n\n" + given + "\n" + body + "\nfunc main() {}\n", nil
 }
