@@ -1,0 +1,166 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
+)
+
+func (s suite) leaseExclusive(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	ok, err := l.TryLease(ctx, "k", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "a free lease must be taken")
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "a lease held by a must not go to b")
+	ok, err = l.TryLease(ctx, "k", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "the holder renews its own lease")
+	ok, err = l.TryLease(ctx, "other", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "a lease on one key must not block another key")
+}
+
+func (s suite) leaseRelease(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	ok, err := l.TryLease(ctx, "k", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, l.ReleaseLease(ctx, "k", "b"), "release by a non-holder is not an error")
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "a release by b must not free a's lease")
+	require.NoError(t, l.ReleaseLease(ctx, "k", "a"))
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "after a released it, b takes the lease")
+	require.NoError(t, l.ReleaseLease(ctx, "never-leased", "a"))
+}
+
+func (s suite) leaseRace(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	for _, key := range []string{"with-token", "without-token"} {
+		if key == "with-token" {
+			require.NoError(t, st.Put(ctx, key, FullToken(1)))
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		var winners []string
+		errs := make(chan error, s.cfg.workers)
+		start := make(chan struct{})
+		for w := range s.cfg.workers {
+			wg.Go(func() {
+				<-start
+				holder := fmt.Sprintf("holder-%d", w)
+				ok, err := l.TryLease(ctx, key, holder, time.Hour)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if ok {
+					mu.Lock()
+					winners = append(winners, holder)
+					mu.Unlock()
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		assert.Len(t, winners, 1, "%s: exactly one of %d racing holders must win, won: %v", key, s.cfg.workers, winners)
+	}
+}
+
+func (s suite) leaseIndependent(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	ok, err := l.TryLease(ctx, "lease-only", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, err = st.Get(ctx, "lease-only")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound, "a lease alone is not a token")
+	if lister, ok := st.(tokenstore.Lister); ok {
+		keys, err := lister.Keys(ctx)
+		require.NoError(t, err)
+		assert.NotContains(t, keys, "lease-only", "Keys lists a key that holds only a lease")
+	}
+
+	// The holder writes the token under its lease; the lease survives.
+	require.NoError(t, st.Put(ctx, "lease-only", FullToken(7)))
+	got, err := st.Get(ctx, "lease-only")
+	require.NoError(t, err)
+	assert.Empty(t, Equal(FullToken(7), got))
+	ok, err = l.TryLease(ctx, "lease-only", "b", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "Put must keep the lease")
+	require.NoError(t, l.ReleaseLease(ctx, "lease-only", "a"))
+	got, err = st.Get(ctx, "lease-only")
+	require.NoError(t, err, "releasing the lease must keep the token")
+	assert.Empty(t, Equal(FullToken(7), got))
+
+	// A lease released on a key without a token leaves nothing behind.
+	ok, err = l.TryLease(ctx, "ephemeral", "a", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.NoError(t, l.ReleaseLease(ctx, "ephemeral", "a"))
+	_, err = st.Get(ctx, "ephemeral")
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	ok, err = l.TryLease(ctx, "ephemeral", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+}
+
+func (s suite) leaseExpires(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	ttl := s.cfg.leaseTTL
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	start := time.Now()
+	ok, err := l.TryLease(ctx, "k", "crashed", ttl)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	if time.Since(start) < ttl*2/3 {
+		require.False(t, ok, "the lease went to b before its ttl passed")
+	}
+	// Wait for the lease to run out: this is what the check is about, so
+	// it waits for real time rather than for an event.
+	timer := time.NewTimer(time.Until(start.Add(ttl + ttl/4 + 10*time.Millisecond)))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "an expired lease must go to the next holder")
+	ok, err = l.TryLease(ctx, "k", "crashed", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "the old holder must not get it back while b holds it")
+}
+
+func (s suite) keys(t *testing.T, st tokenstore.Store, l tokenstore.Lister, ctx context.Context) {
+	keys, err := l.Keys(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, keys, "Keys of an empty store")
+	want := []string{"b", "a", "c", "ü", "A", "gone"}
+	for i, k := range want {
+		require.NoError(t, st.Put(ctx, k, FullToken(i)))
+	}
+	require.NoError(t, st.Put(ctx, "a", FullToken(99)), "overwrite must not list a key twice")
+	require.NoError(t, st.Delete(ctx, "gone"))
+	keys, err = l.Keys(ctx)
+	require.NoError(t, err)
+	expected := []string{"A", "a", "b", "c", "ü"}
+	if d := cmp.Diff(expected, keys); d != "" {
+		t.Errorf("Keys must list every key holding a token once, in byte order (-want +got):\n%s", d)
+	}
+}
