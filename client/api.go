@@ -15,7 +15,8 @@ import (
 
 // call sends rq with the user's bearer token. When a repeatable call fails
 // with access_token_invalid and a Refresher is set, it asks for a forced
-// refresh once, keeps the new token and repeats the call once.
+// refresh (once in the UserClient's life), keeps the new token and repeats
+// the call once.
 func (u *UserClient) call(ctx context.Context, rq *request, decode func(*reply) error) error {
 	tok := u.tok.Load()
 	if tok == nil || tok.AccessToken == "" {
@@ -25,6 +26,9 @@ func (u *UserClient) call(ctx context.Context, rq *request, decode func(*reply) 
 	err := u.c.roundTrip(ctx, rq, decode)
 	if err == nil || rq.retry != retryAll || u.r == nil || !errors.Is(err, ErrAccessTokenInvalid) {
 		return err
+	}
+	if !u.forced.CompareAndSwap(false, true) {
+		return err // this UserClient has had its one forced refresh
 	}
 	fresh, rerr := u.r.ForceRefresh(ctx, u.key, tok)
 	if rerr != nil {

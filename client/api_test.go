@@ -427,6 +427,20 @@ func TestForcedRefreshOnAccessTokenInvalid(t *testing.T) {
 		require.ErrorIs(t, err, client.ErrAccessTokenInvalid)
 		assert.Equal(t, 1, rs.count())
 	})
+	t.Run("once in the user client's life", func(t *testing.T) {
+		rs := newReplay(t, invalid)
+		c := newClient(t, rs.URL)
+		r := &fakeRefresher{err: errors.New("store: lease wait timed out")}
+		u := c.ForUser("k", userToken(), r)
+		assert.False(t, u.ForcedRefresh())
+		_, err := u.UserInfo(context.Background(), client.FieldOpenID)
+		require.ErrorIs(t, err, client.ErrAccessTokenInvalid)
+		assert.True(t, u.ForcedRefresh())
+		_, err = u.CreatorInfo(context.Background())
+		require.ErrorIs(t, err, client.ErrAccessTokenInvalid)
+		assert.Equal(t, 1, r.calls, "a second call in the same request does not wait for another forced refresh")
+		assert.Equal(t, 2, rs.count())
+	})
 	t.Run("same token back is not repeated", func(t *testing.T) {
 		rs := newReplay(t, invalid)
 		c := newClient(t, rs.URL)

@@ -25,6 +25,9 @@ type UserClient struct {
 	tok atomic.Pointer[Token]
 	key string
 	r   Refresher
+	// forced is set once the UserClient has asked r for a forced refresh:
+	// it asks at most once, however many calls meet a dead token.
+	forced atomic.Bool
 }
 
 // WithToken binds tok to the client. The token is used as is: it is never
@@ -46,6 +49,13 @@ func (c *Client) ForUser(key string, tok *Token, r Refresher) *UserClient {
 // Token returns the current token: the one given to ForUser, or the one a
 // forced refresh replaced it with. Treat it as read-only.
 func (u *UserClient) Token() *Token { return u.tok.Load() }
+
+// ForcedRefresh reports whether the UserClient has already asked its
+// Refresher for a forced refresh. It asks at most once in its life (one
+// request, as package middleware makes them), so that a refresh that fails
+// or hangs is not waited for twice; an error handler that would force a
+// refresh itself checks it first.
+func (u *UserClient) ForcedRefresh() bool { return u.forced.Load() }
 
 // Key returns the user's key given to ForUser ("" for WithToken).
 func (u *UserClient) Key() string { return u.key }

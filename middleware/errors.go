@@ -108,7 +108,9 @@ func (g *Guard) HandleError(w http.ResponseWriter, r *http.Request, err error) b
 // replace by itself.
 func (g *Guard) accessTokenInvalid(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
-	if u, ok := client.FromContext(ctx); ok && u.Key() != "" {
+	// One forced refresh per request: when the user client already tried
+	// (and failed), trying again here would only double the wait.
+	if u, ok := client.FromContext(ctx); ok && u.Key() != "" && !u.ForcedRefresh() {
 		if _, ferr := g.tokens.ForceRefresh(ctx, u.Key(), u.Token()); ferr != nil {
 			if errors.Is(ferr, tokenstore.ErrLoginRequired) {
 				g.loginAgain(w, r, ferr)

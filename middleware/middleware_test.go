@@ -232,6 +232,20 @@ func TestKilledAccessToken(t *testing.T) {
 		assert.False(t, e.stored(alice))
 		assert.Equal(t, http.StatusUnauthorized, u.GetJSON("/info").Status)
 	})
+	t.Run("one forced refresh per request", func(t *testing.T) {
+		e := newEnv(t, envOptions{})
+		u := e.loggedIn(alice)
+		e.emu.KillAccessTokens()
+		e.emu.ResetCounters()
+		// A refusal that is neither temporary nor invalid_grant: the user
+		// client's forced refresh fails, and the guard's error path must not
+		// force a second one within the same request.
+		e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{Status: 400, ErrorCode: "invalid_request"})
+		r := u.GetJSON("/info")
+		assert.NotEqual(t, http.StatusOK, r.Status, r.Body)
+		assert.Equal(t, 1, e.emu.Calls(tiktoktest.EndpointToken), "token endpoint calls within one request")
+		assert.True(t, e.stored(alice), "a refusal that is not invalid_grant keeps the token")
+	})
 	t.Run("refresh fails once", func(t *testing.T) {
 		e := newEnv(t, envOptions{})
 		u := e.loggedIn(alice)
