@@ -15,7 +15,7 @@ import (
 
 // call sends rq with the user's bearer token. When a repeatable call fails
 // with access_token_invalid and a Refresher is set, it asks for a forced
-// refresh (once in the UserClient's life), keeps the new token and repeats
+// refresh (never again once one failed), keeps the new token and repeats
 // the call once.
 func (u *UserClient) call(ctx context.Context, rq *request, decode func(*reply) error) error {
 	tok := u.tok.Load()
@@ -27,11 +27,13 @@ func (u *UserClient) call(ctx context.Context, rq *request, decode func(*reply) 
 	if err == nil || rq.retry != retryAll || u.r == nil || !errors.Is(err, ErrAccessTokenInvalid) {
 		return err
 	}
-	if !u.forced.CompareAndSwap(false, true) {
-		return err // this UserClient has had its one forced refresh
+	if u.forceFailed.Load() {
+		return err // a forced refresh already failed for this UserClient
 	}
+	u.forced.Store(true)
 	fresh, rerr := u.r.ForceRefresh(ctx, u.key, tok)
 	if rerr != nil {
+		u.forceFailed.Store(true)
 		return fmt.Errorf("client: %s: token refused and forced refresh failed: %w (after %w)", rq.op, rerr, err)
 	}
 	if fresh == nil || fresh.AccessToken == "" || fresh.AccessToken == tok.AccessToken {

@@ -427,7 +427,7 @@ func TestForcedRefreshOnAccessTokenInvalid(t *testing.T) {
 		require.ErrorIs(t, err, client.ErrAccessTokenInvalid)
 		assert.Equal(t, 1, rs.count())
 	})
-	t.Run("once in the user client's life", func(t *testing.T) {
+	t.Run("not again after a failed forced refresh", func(t *testing.T) {
 		rs := newReplay(t, invalid)
 		c := newClient(t, rs.URL)
 		r := &fakeRefresher{err: errors.New("store: lease wait timed out")}

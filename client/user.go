@@ -25,9 +25,11 @@ type UserClient struct {
 	tok atomic.Pointer[Token]
 	key string
 	r   Refresher
-	// forced is set once the UserClient has asked r for a forced refresh:
-	// it asks at most once, however many calls meet a dead token.
-	forced atomic.Bool
+	// forced is set once the UserClient has asked r for a forced refresh,
+	// forceFailed once such a refresh failed: after that it asks no more,
+	// however many calls meet a dead token.
+	forced      atomic.Bool
+	forceFailed atomic.Bool
 }
 
 // WithToken binds tok to the client. The token is used as is: it is never
@@ -51,10 +53,12 @@ func (c *Client) ForUser(key string, tok *Token, r Refresher) *UserClient {
 func (u *UserClient) Token() *Token { return u.tok.Load() }
 
 // ForcedRefresh reports whether the UserClient has already asked its
-// Refresher for a forced refresh. It asks at most once in its life (one
-// request, as package middleware makes them), so that a refresh that fails
-// or hangs is not waited for twice; an error handler that would force a
-// refresh itself checks it first.
+// Refresher for a forced refresh. Once such a refresh has failed, the
+// UserClient asks no more (it lives for one request, as package middleware
+// makes them), so that a refresh that fails or hangs is not waited for
+// twice; an error handler that would force a refresh itself checks
+// ForcedRefresh first. Only a replacement token that TikTok refuses in its
+// turn is refreshed again.
 func (u *UserClient) ForcedRefresh() bool { return u.forced.Load() }
 
 // Key returns the user's key given to ForUser ("" for WithToken).
