@@ -86,9 +86,10 @@
 // refresh token log the user out. Source never lets that happen: callers
 // in one process share one refresh; instances take the store's lease
 // (lock, reload, check again, refresh, save, release); the rotated token
-// is saved before it is returned. Only invalid_grant or an expired refresh
-// token deletes the token (ErrLoginRequired); a 5xx, 429, timeout or store
-// failure keeps it and fails only the call. Source.ForceRefresh replaces a
+// is saved before it is returned. Only a definite refusal (invalid_grant in
+// an answer that is not a 5xx) or an expired refresh token deletes the
+// token (ErrLoginRequired); a 5xx (even one whose body says invalid_grant),
+// 429, timeout or store failure keeps it and fails only the call. Source.ForceRefresh replaces a
 // token TikTok killed early, under the same rules, without asking TikTok
 // again when another request already did. See Source for the cache and
 // what another instance's changes mean for it.

@@ -178,7 +178,10 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	next, err := s.cfg.Client.Refresh(rctx, cur.RefreshToken)
 	rcancel()
 	if err != nil {
-		if errors.Is(err, client.ErrInvalidGrant) {
+		// Only a definite refusal logs the user out: invalid_grant in an
+		// answer with a 5xx status (a gateway or an outage speaking) is as
+		// temporary as any other server error, and the token is kept.
+		if errors.Is(err, client.ErrInvalidGrant) && !client.IsTemporary(err) {
 			return s.refused(ctx, key, cur, err)
 		}
 		s.log.WarnContext(ctx, "tokenstore: refresh failed; token kept", slog.String("key", key), slog.Any("error", err))

@@ -291,6 +291,10 @@ func TestSourceTemporaryFailuresKeepTheToken(t *testing.T) {
 		{"HTML page", tiktoktest.Fault{Status: 502, Body: "<html><body>Bad Gateway</body></html>", ContentType: "text/html"}},
 		{"delay past the timeout", tiktoktest.Fault{Delay: time.Second}}, // the refresh gives up after 3/4 of LeaseTTL
 		{"connection dropped", tiktoktest.Fault{Drop: true}},
+		// An OAuth refusal in a 5xx answer is a gateway or an outage
+		// speaking, not TikTok refusing the grant.
+		{"invalid_grant with 503", tiktoktest.Fault{Status: 503, ErrorCode: "invalid_grant"}},
+		{"invalid_grant with 500", tiktoktest.Fault{Status: 500, ErrorCode: "invalid_grant"}},
 	}
 	for _, b := range leasingBackends {
 		for _, f := range faults {
