@@ -131,7 +131,7 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 		k = "`key`"
 	}
 	var q [numQueries]string
-	q[qGet] = "SELECT token, key_id FROM " + table + " WHERE " + k + " = ?"
+	q[qGet] = "SELECT token, key_id, token IS NULL, lease_holder FROM " + table + " WHERE " + k + " = ?"
 	q[qDelete] = "DELETE FROM " + table + " WHERE " + k + " = ?"
 	q[qReplace] = "UPDATE " + table + " SET token = ?, key_id = ?, updated_at = ? WHERE " + k + " = ? AND token = ?"
 	q[qKeys] = "SELECT " + k + " FROM " + table + " WHERE token IS NOT NULL"

@@ -16,7 +16,7 @@ func TestQueries(t *testing.T) {
 		want [numQueries]string
 	}{
 		{MySQL, [numQueries]string{
-			qGet:          "SELECT token, key_id FROM t WHERE `key` = ?",
+			qGet:          "SELECT token, key_id, token IS NULL, lease_holder FROM t WHERE `key` = ?",
 			qPut:          "INSERT INTO t (`key`, token, key_id, updated_at) VALUES (?, ?, ?, ?) ON DUPLICATE KEY UPDATE token = VALUES(token), key_id = VALUES(key_id), updated_at = VALUES(updated_at)",
 			qReplace:      "UPDATE t SET token = ?, key_id = ?, updated_at = ? WHERE `key` = ? AND token = ?",
 			qDelete:       "DELETE FROM t WHERE `key` = ?",
@@ -27,7 +27,7 @@ func TestQueries(t *testing.T) {
 			qLeaseCleanup: "DELETE FROM t WHERE `key` = ? AND lease_holder = ? AND token IS NULL",
 		}},
 		{Postgres, [numQueries]string{
-			qGet:          `SELECT token, key_id FROM t WHERE "key" = $1`,
+			qGet:          `SELECT token, key_id, token IS NULL, lease_holder FROM t WHERE "key" = $1`,
 			qPut:          `INSERT INTO t ("key", token, key_id, updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT ("key") DO UPDATE SET token = excluded.token, key_id = excluded.key_id, updated_at = excluded.updated_at`,
 			qReplace:      `UPDATE t SET token = $1, key_id = $2, updated_at = $3 WHERE "key" = $4 AND token = $5`,
 			qDelete:       `DELETE FROM t WHERE "key" = $1`,
@@ -38,7 +38,7 @@ func TestQueries(t *testing.T) {
 			qLeaseCleanup: `DELETE FROM t WHERE "key" = $1 AND lease_holder = $2 AND token IS NULL`,
 		}},
 		{SQLite, [numQueries]string{
-			qGet:          `SELECT token, key_id FROM t WHERE "key" = ?`,
+			qGet:          `SELECT token, key_id, token IS NULL, lease_holder FROM t WHERE "key" = ?`,
 			qPut:          `INSERT INTO t ("key", token, key_id, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT ("key") DO UPDATE SET token = excluded.token, key_id = excluded.key_id, updated_at = excluded.updated_at`,
 			qReplace:      `UPDATE t SET token = ?, key_id = ?, updated_at = ? WHERE "key" = ? AND token = ?`,
 			qDelete:       `DELETE FROM t WHERE "key" = ?`,

@@ -164,21 +164,52 @@ func (s *SQL) Close() error {
 // decoded is an error wrapping ErrCorrupt or ErrUnknownKey; the row is left
 // as it is.
 func (s *SQL) Get(ctx context.Context, key string) (*client.Token, error) {
-	var (
-		data  []byte
-		keyID string
-	)
-	err := s.queryRow(ctx, qGet, key).Scan(&data, &keyID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound(key)
-	}
+	row, err := s.readRow(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("tokenstore: get %q: %w", key, err)
 	}
-	if data == nil {
-		return nil, notFound(key) // a row that only holds a lease
+	if row.leaseOnly {
+		return nil, notFound(key)
 	}
-	return s.codec.decode(key, keyID, data)
+	return s.codec.decode(key, row.keyID, row.data)
+}
+
+// storedRow is a row as Get and Replace read it.
+type storedRow struct {
+	data      []byte
+	keyID     string
+	leaseOnly bool // no row, or a row that only holds a lease
+}
+
+// readRow reads key's row. A row whose token column is NULL is a lease-only
+// row while a lease holder is named on it (TryLease inserted it, and
+// ReleaseLease deletes it); without a holder, or with a key ID, the token
+// is missing from a row that had one, and the row is damaged, not absent.
+// A zero-length token (which some drivers read back as nil) is not NULL
+// and goes to the decoder, which calls it corrupt.
+func (s *SQL) readRow(ctx context.Context, key string) (storedRow, error) {
+	var (
+		r      storedRow
+		isNull bool
+		holder sql.NullString
+	)
+	err := s.queryRow(ctx, qGet, key).Scan(&r.data, &r.keyID, &isNull, &holder)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storedRow{leaseOnly: true}, nil
+	}
+	if err != nil {
+		return storedRow{}, err
+	}
+	if isNull {
+		if holder.String != "" && r.keyID == "" {
+			return storedRow{leaseOnly: true}, nil
+		}
+		return storedRow{}, fmt.Errorf("%w: the row of key %q has no token (NULL) although no lease holds it", ErrCorrupt, key)
+	}
+	if r.data == nil {
+		r.data = []byte{}
+	}
+	return r, nil
 }
 
 // Put stores tok under key (an upsert), encrypted when the store has a key
@@ -208,18 +239,15 @@ func (s *SQL) Replace(ctx context.Context, key string, old, tok *client.Token) (
 		return false, err
 	}
 	for range 5 {
-		var (
-			cur   []byte
-			curID string
-		)
-		err := s.queryRow(ctx, qGet, key).Scan(&cur, &curID)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && cur == nil) {
-			return false, nil
-		}
+		row, err := s.readRow(ctx, key)
 		if err != nil {
 			return false, fmt.Errorf("tokenstore: replace %q: %w", key, err)
 		}
-		stored, err := s.codec.decode(key, curID, cur)
+		if row.leaseOnly {
+			return false, nil
+		}
+		cur := row.data
+		stored, err := s.codec.decode(key, row.keyID, cur)
 		if err != nil {
 			return false, err
 		}
