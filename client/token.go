@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -139,7 +140,7 @@ func (t Token) LogValue() slog.Value {
 
 // ClientToken is an app-level access token from the client_credentials
 // grant. It has no refresh token: ask for a new one when it expires.
-// Printing or logging it never shows the access token.
+// Printing, logging or encoding it as JSON never shows the access token.
 type ClientToken struct {
 	// AccessToken is the bearer token ("clt." prefix at TikTok).
 	AccessToken string
@@ -166,6 +167,19 @@ func (t ClientToken) String() string {
 
 // GoString returns the same redacted text as String.
 func (t ClientToken) GoString() string { return t.String() }
+
+// MarshalJSON encodes t with the access token redacted, as String does, so
+// that a value holding a ClientToken logged by a JSON handler or sent as
+// JSON never carries it. A ClientToken has no storage form: Client caches
+// it in memory and fetches a new one when it nears expiry.
+func (t ClientToken) MarshalJSON() ([]byte, error) {
+	out := struct {
+		AccessToken string    `json:"access_token"`
+		TokenType   string    `json:"token_type,omitempty"`
+		Expiry      time.Time `json:"expiry"`
+	}{redact(t.AccessToken), t.TokenType, t.Expiry}
+	return json.Marshal(out)
+}
 
 // Format implements fmt.Formatter: every verb prints the redacted form.
 func (t ClientToken) Format(f fmt.State, verb rune) { formatRedacted(f, verb, t.String()) }

@@ -145,6 +145,19 @@ func TestRedaction(t *testing.T) {
 		}
 	}
 
+	// A ClientToken has no storage form, so its JSON is redacted too, also
+	// inside a struct a JSON log handler encodes.
+	for name, v := range map[string]any{"ClientToken": ct, "*ClientToken": &ct,
+		"struct holding a ClientToken": struct{ CT client.ClientToken }{ct}} {
+		raw, err := json.Marshal(v)
+		require.NoError(t, err)
+		assert.NotContains(t, string(raw), "SECRETclientVALUE", "%s as JSON: %s", name, raw)
+		assert.Contains(t, string(raw), `"access_token":"clt.…REDACTED"`, "%s as JSON", name)
+		var buf bytes.Buffer
+		slog.New(slog.NewJSONHandler(&buf, nil)).Info("nested", "v", v)
+		assert.NotContains(t, buf.String(), "SECRETclientVALUE")
+	}
+
 	assert.Contains(t, tok.String(), "open_id=open-1")
 	assert.Contains(t, tok.String(), "access_token=act.…REDACTED")
 	assert.Contains(t, tok.String(), "refresh_token=rft.…REDACTED")
