@@ -23,7 +23,7 @@ func responseError(rp *reply, cause error) *ResponseError {
 	return &ResponseError{
 		StatusCode:  rp.status,
 		ContentType: rp.contentType,
-		Snippet:     snippet(rp.body),
+		Snippet:     snippet(rp.body, rp.secrets...),
 		Err:         cause,
 		RetryAfter:  rp.retryAfter,
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -322,21 +323,37 @@ func sanitize(s string, max int) string {
 
 var (
 	secretMember = regexp.MustCompile(`("(?:access_token|refresh_token|client_secret|code_verifier)"\s*:\s*")[^"]*("?)`)
+	secretField  = regexp.MustCompile(`\b((?:access_token|refresh_token|client_secret|code_verifier|code|token)=)[^&\s"'<>]*`)
 	secretValue  = regexp.MustCompile(`\b(act|rft|clt)\.[A-Za-z0-9._~*!%+/=-]+`)
 )
 
 // snippet returns the start of a body for a *ResponseError: at most 256
-// bytes, sanitised, with token-looking values redacted (a truncated token
-// answer must not leak the token through an error message).
-func snippet(body []byte) string {
+// bytes, sanitised, with secrets masked: every credential the request sent
+// (given as secrets, found as sent or URL-encoded), the members and form
+// fields that carry one (an upstream's error page may echo the request's
+// form), and token-looking values (a truncated token answer must not leak
+// the token through an error message). Masking happens before the cut, so
+// a secret that straddles it does not leave its start behind.
+func snippet(body []byte, secrets ...string) string {
 	const max = 256
-	if len(body) > max {
-		body = body[:max]
+	const window = 2 * max // longer than any secret past the cut
+	if len(body) > window {
+		body = body[:window]
 	}
-	s := sanitize(string(body), max)
+	s := string(body)
+	for _, sec := range secrets {
+		if len(sec) < 4 {
+			continue // too short to mask without masking ordinary text
+		}
+		s = strings.ReplaceAll(s, sec, "…REDACTED")
+		if esc := url.QueryEscape(sec); esc != sec {
+			s = strings.ReplaceAll(s, esc, "…REDACTED")
+		}
+	}
 	s = secretMember.ReplaceAllString(s, `${1}…REDACTED${2}`)
+	s = secretField.ReplaceAllString(s, `${1}…REDACTED`)
 	s = secretValue.ReplaceAllString(s, `${1}.…REDACTED`)
-	return strings.TrimSpace(sanitize(s, max)) // redaction may have made it longer
+	return strings.TrimSpace(sanitize(s, max))
 }
 
 // Sentinels for TikTok's posting error codes, for errors.Is. An *APIError

@@ -217,5 +217,24 @@ func (c *Client) formRequest(op, path string, form url.Values, mode retryMode) *
 		contentType: formContentType,
 		noCache:     true,
 		retry:       mode,
+		secrets:     formSecrets(form),
 	}
+}
+
+// formSecretKeys are the form fields of the token and revoke endpoints that
+// carry a credential.
+var formSecretKeys = []string{"client_secret", "code", "code_verifier", "refresh_token", "token"}
+
+// formSecrets returns the credentials in form, to be masked in any answer
+// that echoes them.
+func formSecrets(form url.Values) []string {
+	var out []string
+	for _, k := range formSecretKeys {
+		for _, v := range form[k] {
+			if v != "" {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
 }

@@ -41,6 +41,10 @@ type request struct {
 	bearer      string // "" = no Authorization header
 	noCache     bool   // send Cache-Control: no-cache (token endpoints)
 	retry       retryMode
+	// secrets are the credentials the request carries besides the bearer
+	// token (client secret, code, verifier, refresh token): an answer that
+	// echoes them back never keeps them in an error.
+	secrets []string
 }
 
 // reply is one answer as the decoders see it. body is only valid during the
@@ -50,6 +54,7 @@ type reply struct {
 	contentType string
 	retryAfter  time.Duration
 	body        []byte
+	secrets     []string // the request's credentials, masked in snippets
 }
 
 // transportError marks an error from sending the request or reading the
@@ -151,7 +156,10 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 	if err != nil {
 		return &transportError{op: rq.op, err: err}
 	}
-	rp := reply{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
+	rp := reply{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type"), secrets: rq.secrets}
+	if rq.bearer != "" {
+		rp.secrets = append(rp.secrets[:len(rp.secrets):len(rp.secrets)], rq.bearer)
+	}
 	if ra := resp.Header.Get("Retry-After"); ra != "" {
 		rp.retryAfter = parseRetryAfter(ra, c.clock())
 	}
@@ -170,7 +178,7 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 		// rather than drained.
 		resp.Body.Close()
 		return &ResponseError{StatusCode: rp.status, ContentType: rp.contentType,
-			Snippet: snippet(buf.Bytes()), Err: ErrBodyTooLarge, RetryAfter: rp.retryAfter}
+			Snippet: snippet(buf.Bytes(), rp.secrets...), Err: ErrBodyTooLarge, RetryAfter: rp.retryAfter}
 	}
 	resp.Body.Close()
 	if err != nil {
