@@ -28,8 +28,9 @@
 // the timestamp, which must lie within Tolerance of the clock in either
 // direction (default DefaultTolerance, 5 minutes: 401). Then the body must
 // be TikTok's event JSON and, when ClientKey is set, name this app (400).
-// A signature already handled within the window is a replay and answers
-// 409; any method but POST answers 405. Handler.Verify checks a header and
+// A signature already handled within the window is a replay: it answers
+// 200 and is not handled again (TikTok redelivers any answer but 2xx for up
+// to 72 hours); any method but POST answers 405. Handler.Verify checks a header and
 // body the same way (signature and timestamp, no replays), for events that
 // reach the app another way.
 //

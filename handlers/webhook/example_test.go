@@ -105,7 +105,7 @@ func ExampleSign() {
 	// Output:
 	// event: post.publish.complete v_pub_file~v2-1.123 DIRECT_PUBLISH
 	// 200
-	// replayed: 409
+	// replayed: 200
 	// wrong secret: 401
 	// too old: 401
 	// 200

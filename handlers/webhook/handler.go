@@ -24,11 +24,12 @@ type Handler struct {
 // checks the body size, the TikTok-Signature header (HMAC-SHA256 of
 // "<t>.<raw body>" keyed with the client secret, compared in constant
 // time), the timestamp (within Tolerance either way) and replays (a
-// signature already handled within the window is refused with 409). It then
+// signature already handled within the window is answered 200 and not
+// handled again, since TikTok redelivers anything that is not 2xx). It then
 // decodes the event: authorization.removed deletes the user's token through
 // Tokens and calls OnAuthorizationRemoved; every other event goes to
 // OnEvent. Answers: 200 handled, 400 malformed, 401 bad signature or stale,
-// 405 not POST, 409 replay, 413 too large, 500 when deleting the token or
+// 405 not POST, 413 too large, 500 when deleting the token or
 // OnEvent failed (TikTok retries; the signature is then forgotten so the
 // retry is handled) or the ReplayStore failed. Bodies of answers never
 // carry details; the log does.
@@ -106,7 +107,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !first {
-		h.refuse(ctx, w, http.StatusConflict, "replay", errors.New("webhook: signature already handled"))
+		// TikTok takes any answer but 2xx as a failed delivery and sends it
+		// again for up to 72 hours, so a replay is acknowledged, with no
+		// side effect.
+		h.cfg.Logger.InfoContext(ctx, "webhook: replay acknowledged, not handled again",
+			slog.String("event", ev.Event))
+		h.answer(w, http.StatusOK)
 		return
 	}
 	if err := h.dispatch(ctx, ev); err != nil {
