@@ -201,11 +201,14 @@ func TestStatusCode(t *testing.T) {
 		{&AuthorizeError{Code: "invalid_scope"}, http.StatusBadRequest},
 		{&AuthorizeError{Code: "server_error"}, http.StatusBadGateway},
 		{&AuthorizeError{Code: "temporarily_unavailable"}, http.StatusBadGateway},
-		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant"}), http.StatusBadGateway},
+		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant"}), http.StatusBadRequest},
+		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant", StatusCode: 503}), http.StatusBadGateway},
+		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "server_error"}), http.StatusBadGateway},
 		{fmt.Errorf("%w: %w", ErrStore, errors.New("db down")), http.StatusInternalServerError},
 		{ErrSession, http.StatusInternalServerError},
 		{fmt.Errorf("%w: %w", ErrLoginRefused, ErrStore), http.StatusForbidden},
 		{ErrCSRFUnprotected, http.StatusForbidden},
+		{ErrCrossOrigin, http.StatusForbidden},
 		{ErrMethodNotAllowed, http.StatusMethodNotAllowed},
 		{errors.New("other"), http.StatusInternalServerError},
 	}
@@ -219,6 +222,25 @@ func TestStatusCode(t *testing.T) {
 	}
 	assert.ErrorIs(t, &AuthorizeError{Code: "access_denied"}, ErrLoginDenied)
 	assert.NotErrorIs(t, &AuthorizeError{Code: "server_error"}, ErrLoginDenied)
+}
+
+func TestLogLevel(t *testing.T) {
+	tests := []struct {
+		err  error
+		want slog.Level
+	}{
+		{ErrNoPendingLogin, slog.LevelInfo},
+		{ErrStateMismatch, slog.LevelInfo},
+		{&AuthorizeError{Code: "access_denied"}, slog.LevelInfo},
+		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant"}), slog.LevelInfo},
+		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant", StatusCode: 503}), slog.LevelError},
+		{ErrCrossOrigin, slog.LevelWarn},
+		{ErrCSRFUnprotected, slog.LevelWarn},
+		{ErrSession, slog.LevelError},
+	}
+	for _, tc := range tests {
+		assert.Equal(t, tc.want, LogLevel(tc.err), "%v", tc.err)
+	}
 }
 
 func TestNewValidates(t *testing.T) {

@@ -19,9 +19,16 @@ func (a *Auth) serveDisconnect(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, ErrMethodNotAllowed)
 		return
 	}
-	// nosurf puts a token in the request context before it calls the
-	// handler it wraps, and calls it for a POST only when the check passed.
-	if !a.skipCSRF && nosurf.Token(r) == "" {
+	// The standard library's check, when configured, runs here on every
+	// request. nosurf puts a token in the request context before it calls
+	// the handler it wraps, and calls it for a POST only when its check
+	// passed.
+	if a.crossOrigin != nil {
+		if err := a.crossOrigin.Check(r); err != nil {
+			a.fail(w, r, fmt.Errorf("%w: %w", ErrCrossOrigin, err))
+			return
+		}
+	} else if !a.skipCSRF && nosurf.Token(r) == "" {
 		a.fail(w, r, ErrCSRFUnprotected)
 		return
 	}

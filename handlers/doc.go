@@ -55,8 +55,14 @@
 // anything else falls back to Config.DefaultReturnTo.
 //
 // CSRF: Disconnect changes state, so it answers POST only and refuses to
-// run unless github.com/justinas/nosurf wraps it (it checks
-// nosurf.Token(r)), or Config.InsecureSkipCSRFCheck is set. nosurf v1.2 and
+// run unprotected. Two protections count. The standard library's
+// http.CrossOriginProtection, given as Config.CrossOriginProtection, needs
+// no token in the page and no dependency: Disconnect runs its Check and
+// refuses a request from another origin with ErrCrossOrigin (403); it
+// works on plain http://localhost as on https, and with browsers that send
+// Origin but no Sec-Fetch-Site. Or github.com/justinas/nosurf wraps it (it
+// checks nosurf.Token(r)). With neither, Disconnect answers
+// ErrCSRFUnprotected unless Config.InsecureSkipCSRFCheck is set. nosurf v1.2 and
 // later also checks Origin or Referer and assumes https; an app that also
 // runs on plain http (such as http://localhost in development) must say
 // which requests are TLS, and the token cookie needs Path "/" so that the

@@ -272,7 +272,8 @@ func TestReplayedCallback(t *testing.T) {
 		q.Set("state", ou.Query().Get("state"))
 		vu.RawQuery = q.Encode()
 		r := attacker.Get(vu.String())
-		assert.Equal(t, http.StatusBadGateway, r.Status, "the used code (and the wrong verifier) fail the exchange")
+		assert.Equal(t, http.StatusBadRequest, r.Status, "the used code (and the wrong verifier) fail the exchange: the user's problem, not TikTok's")
+		assert.Contains(t, r.Body, "Please start the login again")
 		assert.Equal(t, http.StatusUnauthorized, attacker.GetJSON("/api/me").Status)
 	})
 	assert.Equal(t, 1, a.emu.Grants("authorization_code"))
@@ -455,6 +456,46 @@ func TestDisconnect(t *testing.T) {
 			opt:        appOptions{noCSRF: true},
 			send:       func(b *browser) *response { return b.PostForm("/auth/tiktok/disconnect", nil) },
 			wantStatus: http.StatusForbidden,
+		},
+		{
+			name: "CrossOriginProtection: same origin",
+			opt:  appOptions{noCSRF: true, handlersCfg: withCrossOrigin},
+			send: func(b *browser) *response {
+				return b.Send(disconnectFrom(b, b.Abs("/")[:len(b.Abs("/"))-1], "same-origin"))
+			},
+			wantStatus: http.StatusSeeOther, loggedOut: true,
+		},
+		{
+			name: "CrossOriginProtection: same origin, browser without Sec-Fetch-Site",
+			opt:  appOptions{noCSRF: true, handlersCfg: withCrossOrigin},
+			send: func(b *browser) *response {
+				return b.Send(disconnectFrom(b, b.Abs("/")[:len(b.Abs("/"))-1], ""))
+			},
+			wantStatus: http.StatusSeeOther, loggedOut: true,
+		},
+		{
+			name: "CrossOriginProtection: another site",
+			opt:  appOptions{noCSRF: true, handlersCfg: withCrossOrigin},
+			send: func(b *browser) *response {
+				return b.Send(disconnectFrom(b, "https://evil.example", "cross-site"))
+			},
+			wantStatus: http.StatusForbidden,
+		},
+		{
+			name: "CrossOriginProtection: another origin, no Sec-Fetch-Site",
+			opt:  appOptions{noCSRF: true, handlersCfg: withCrossOrigin},
+			send: func(b *browser) *response {
+				return b.Send(disconnectFrom(b, "https://evil.example", ""))
+			},
+			wantStatus: http.StatusForbidden,
+		},
+		{
+			name: "CrossOriginProtection: not from a browser",
+			opt:  appOptions{noCSRF: true, handlersCfg: withCrossOrigin},
+			send: func(b *browser) *response {
+				return b.PostForm("/auth/tiktok/disconnect", nil)
+			},
+			wantStatus: http.StatusSeeOther, loggedOut: true,
 		},
 		{
 			name:       "not wrapped by nosurf, check skipped on purpose",
@@ -738,4 +779,20 @@ func TestStepUpDeclinedDoesNotLoop(t *testing.T) {
 	assert.ElementsMatch(t, granted, tok.Scopes)
 	assert.Equal(t, http.StatusOK, b.GetJSON("/api/me").Status)
 	a.assertNoSecretLeak()
+}
+
+// withCrossOrigin protects Disconnect with the standard library's
+// CrossOriginProtection instead of nosurf.
+func withCrossOrigin(c *handlers.Config) { c.CrossOriginProtection = http.NewCrossOriginProtection() }
+
+// disconnectFrom is a Disconnect POST as a browser on origin sends it, with
+// Sec-Fetch-Site when site is not empty.
+func disconnectFrom(b *browser, origin, site string) *http.Request {
+	req, _ := http.NewRequest(http.MethodPost, b.Abs("/auth/tiktok/disconnect"), strings.NewReader(""))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	if site != "" {
+		req.Header.Set("Sec-Fetch-Site", site)
+	}
+	return req
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/tiktokkit/tiktokkit/client"
 )
 
 // Outcomes of the login, callback and disconnect handlers. Every error that
@@ -47,7 +49,9 @@ var (
 	// ask again.
 	ErrScopeDeclined = errors.New("handlers: requested scope declined")
 	// ErrExchange: TikTok did not turn the code into a token (it refused
-	// the code, failed, or answered without an open_id). Status 502.
+	// the code, failed, or answered without an open_id). Status 502, or
+	// 400 when TikTok refused the code itself (invalid_grant: expired,
+	// already used, or not from this login), which a new login fixes.
 	ErrExchange = errors.New("handlers: code exchange failed")
 	// ErrStore: the token store failed to save or delete the token.
 	// Status 500.
@@ -61,6 +65,10 @@ var (
 	// ErrCSRFUnprotected: Disconnect ran without a nosurf handler around it
 	// and Config.InsecureSkipCSRFCheck is false. Status 403.
 	ErrCSRFUnprotected = errors.New("handlers: disconnect is not protected against csrf")
+	// ErrCrossOrigin: Config.CrossOriginProtection refused a Disconnect
+	// that came from another origin (a cross-site form or script); its
+	// error is wrapped too. Status 403.
+	ErrCrossOrigin = errors.New("handlers: cross-origin request refused")
 )
 
 // AuthorizeError is an error TikTok reported on the callback (the error and
@@ -113,7 +121,8 @@ func StatusCode(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
-	case errors.Is(err, ErrLoginRefused), errors.Is(err, ErrCSRFUnprotected), errors.Is(err, ErrScopeDeclined):
+	case errors.Is(err, ErrLoginRefused), errors.Is(err, ErrCSRFUnprotected), errors.Is(err, ErrScopeDeclined),
+		errors.Is(err, ErrCrossOrigin):
 		return http.StatusForbidden
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed
@@ -125,6 +134,8 @@ func StatusCode(err error) int {
 	case errors.Is(err, ErrMalformedCallback), errors.Is(err, ErrNoPendingLogin),
 		errors.Is(err, ErrStateMismatch), errors.Is(err, ErrLoginExpired),
 		errors.Is(err, ErrLoginDenied), errors.Is(err, ErrScopeNotAllowed):
+		return http.StatusBadRequest
+	case codeRefused(err):
 		return http.StatusBadRequest
 	case errors.Is(err, ErrExchange):
 		return http.StatusBadGateway
@@ -141,11 +152,14 @@ func UserMessage(err error) string {
 		return "This TikTok account cannot sign in here."
 	case errors.Is(err, ErrCSRFUnprotected):
 		return "This action is not available."
+	case errors.Is(err, ErrCrossOrigin):
+		return "This request came from another site and was refused."
 	case errors.Is(err, ErrMethodNotAllowed):
 		return "This address does not accept this kind of request."
 	case errors.Is(err, ErrLoginDenied):
 		return "TikTok login was cancelled."
-	case errors.Is(err, ErrLoginExpired), errors.Is(err, ErrNoPendingLogin), errors.Is(err, ErrStateMismatch):
+	case errors.Is(err, ErrLoginExpired), errors.Is(err, ErrNoPendingLogin), errors.Is(err, ErrStateMismatch),
+		codeRefused(err):
 		return "This login link is no longer valid. Please start the login again."
 	case errors.Is(err, ErrMalformedCallback):
 		return "The answer from TikTok could not be understood. Please start the login again."
@@ -159,15 +173,35 @@ func UserMessage(err error) string {
 	return "Something went wrong. Please try again later."
 }
 
-// defaultErrorHandler logs err with its status and writes a plain text page
-// with UserMessage. It never writes the error's text.
+// codeRefused reports whether err is a code exchange that TikTok refused
+// for the code itself (invalid_grant in an answer that is not a 5xx): the
+// user's stale or reused callback, not TikTok failing.
+func codeRefused(err error) bool {
+	return errors.Is(err, ErrExchange) && errors.Is(err, client.ErrInvalidGrant) && !client.IsTemporary(err)
+}
+
+// LogLevel is the level the default error handler logs err at: INFO for
+// what the user caused and a new login fixes (a stale or replayed
+// callback, denied consent, a refused code), WARN for a refused
+// cross-origin request or an unprotected Disconnect (an attack or a wiring
+// mistake), ERROR for 5xx.
+func LogLevel(err error) slog.Level {
+	status := StatusCode(err)
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case errors.Is(err, ErrCrossOrigin), errors.Is(err, ErrCSRFUnprotected):
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// defaultErrorHandler logs err at LogLevel with its status and writes a
+// plain text page with UserMessage. It never writes the error's text.
 func defaultErrorHandler(logger *slog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	return func(w http.ResponseWriter, r *http.Request, err error) {
 		status := StatusCode(err)
-		level := slog.LevelWarn
-		if status >= 500 {
-			level = slog.LevelError
-		}
+		level := LogLevel(err)
 		logger.LogAttrs(r.Context(), level, "tiktok auth request failed",
 			slog.Int("status", status),
 			slog.String("method", r.Method),

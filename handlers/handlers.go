@@ -86,10 +86,20 @@ type Config struct {
 	// Logger receives one line per login, disconnect and failure; no line
 	// carries a token, a code or a state. Default slog.Default().
 	Logger *slog.Logger
-	// InsecureSkipCSRFCheck lets Disconnect run without nosurf around it.
-	// Only for apps that protect it against cross-site requests some other
-	// way. Default false: Disconnect refuses (ErrCSRFUnprotected) unless
-	// nosurf wraps it.
+	// CrossOriginProtection, when set, protects Disconnect with the
+	// standard library's CSRF defence: Disconnect calls its Check on every
+	// request and refuses one from another origin (ErrCrossOrigin, 403).
+	// It needs no token in the page and no extra dependency; it decides by
+	// Sec-Fetch-Site, or by Origin against Host for browsers that send no
+	// Sec-Fetch-Site, and lets requests with neither (not from a browser)
+	// through. Pass the same value the app may also wrap its mux with
+	// (http.NewCrossOriginProtection(), with AddTrustedOrigin for other
+	// origins of the app). nosurf around Disconnect protects it too.
+	CrossOriginProtection *http.CrossOriginProtection
+	// InsecureSkipCSRFCheck lets Disconnect run without nosurf around it
+	// and without CrossOriginProtection. Only for apps that protect it
+	// against cross-site requests some other way. Default false:
+	// Disconnect refuses (ErrCSRFUnprotected) unless one of them protects it.
 	InsecureSkipCSRFCheck bool
 }
 
@@ -112,6 +122,7 @@ type Auth struct {
 	errorHandler    func(w http.ResponseWriter, r *http.Request, err error)
 	logger          *slog.Logger
 	skipCSRF        bool
+	crossOrigin     *http.CrossOriginProtection
 }
 
 // New checks cfg, fills in the defaults and returns the handlers.
@@ -146,6 +157,7 @@ func New(cfg Config) (*Auth, error) {
 		errorHandler:    cfg.ErrorHandler,
 		logger:          cfg.Logger,
 		skipCSRF:        cfg.InsecureSkipCSRFCheck,
+		crossOrigin:     cfg.CrossOriginProtection,
 	}
 	if a.identity == nil {
 		a.identity = tokenstore.SessionIdentity(cfg.Sessions)
