@@ -33,6 +33,7 @@ var knownImports = map[string]string{
 	"time":       "time",
 	"context":    "context",
 	"errors":     "errors",
+	"strings":    "strings",
 	"xoauth2":    "github.com/tiktokkit/tiktokkit/xoauth2",
 	"oauth2":     "golang.org/x/oauth2",
 }
