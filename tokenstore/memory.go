@@ -116,7 +116,8 @@ func (m *Memory) TryLease(_ context.Context, key, holder string, ttl time.Durati
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l, ok := m.leases[key]; ok && l.holder != holder && now.Before(l.until) {
+	if l, ok := m.leases[key]; ok && l.holder != holder && now.Before(l.until) &&
+		!l.until.After(now.Add(maxLeaseAhead(ttl))) {
 		return false, nil
 	}
 	m.leases[key] = memLease{holder: holder, until: now.Add(ttl)}

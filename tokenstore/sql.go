@@ -303,8 +303,9 @@ func (s *SQL) Keys(ctx context.Context) ([]string, error) {
 }
 
 // TryLease implements Leaser with a conditional UPDATE: the row's lease is
-// taken only when it is free, expired or already holder's, so exactly one
-// of several instances racing for it wins. For a key without a row it
+// taken only when it is free, expired, already holder's, or ends further
+// ahead than a lease of ttl could (see Leaser), so exactly one of several
+// instances racing for it wins. For a key without a row it
 // inserts a row that holds only the lease (Get still reports ErrNotFound).
 func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
 	if holder == "" {
@@ -315,7 +316,8 @@ func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duratio
 	if until <= now.UnixMilli() {
 		until = now.UnixMilli() + 1
 	}
-	won, err := s.takeLease(ctx, key, holder, until, now.UnixMilli())
+	latest := now.Add(maxLeaseAhead(ttl)).UnixMilli()
+	won, err := s.takeLease(ctx, key, holder, until, now.UnixMilli(), latest)
 	if err != nil || won {
 		return won, err
 	}
@@ -328,11 +330,11 @@ func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duratio
 	}
 	// The row exists (it did all along, or another instance just made it):
 	// the conditional update decides.
-	return s.takeLease(ctx, key, holder, until, now.UnixMilli())
+	return s.takeLease(ctx, key, holder, until, now.UnixMilli(), latest)
 }
 
-func (s *SQL) takeLease(ctx context.Context, key, holder string, until, now int64) (bool, error) {
-	res, err := s.exec(ctx, qLeaseTake, holder, until, key, holder, now)
+func (s *SQL) takeLease(ctx context.Context, key, holder string, until, now, latest int64) (bool, error) {
+	res, err := s.exec(ctx, qLeaseTake, holder, until, key, holder, now, latest)
 	if err != nil {
 		return false, fmt.Errorf("tokenstore: lease %q: %w", key, err)
 	}

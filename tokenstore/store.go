@@ -81,9 +81,12 @@ type Store interface {
 type Leaser interface {
 	// TryLease takes the lease on key for holder for ttl and reports
 	// whether it did. It succeeds when no one holds the lease, when the
-	// lease has expired (so a crashed holder is survived after ttl), or when
-	// holder already holds it (the lease is then extended). It never
-	// blocks waiting for another holder.
+	// lease has expired (so a crashed holder is survived after ttl), when
+	// holder already holds it (the lease is then extended), or when the
+	// lease ends further ahead than a lease of ttl taken now could (more
+	// than ttl plus a quarter of it for clock differences): a clock gone
+	// wrong or a bad write never blocks a key for longer than the lease
+	// time. It never blocks waiting for another holder.
 	TryLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error)
 	// ReleaseLease gives the lease up if holder holds it; otherwise it does
 	// nothing and returns nil.
@@ -185,3 +188,8 @@ func copyToken(tok *client.Token) *client.Token {
 }
 
 var errNilToken = errors.New("tokenstore: nil token")
+
+// maxLeaseAhead is how far ahead of now a lease of ttl may end before
+// TryLease treats it as bogus: ttl, plus a quarter of it for the clocks of
+// instances that differ a little.
+func maxLeaseAhead(ttl time.Duration) time.Duration { return ttl + ttl/4 }

@@ -164,3 +164,22 @@ func (s suite) keys(t *testing.T, st tokenstore.Store, l tokenstore.Lister, ctx 
 		t.Errorf("Keys must list every key holding a token once, in byte order (-want +got):\n%s", d)
 	}
 }
+
+// leaseTooFarAhead: a lease that ends further ahead than the asker's ttl
+// could make it (a clock gone wrong, a bad write) counts as lapsed, so it
+// cannot block the key for longer than the lease time.
+func (s suite) leaseTooFarAhead(t *testing.T, st tokenstore.Store, l tokenstore.Leaser, ctx context.Context) {
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	ok, err := l.TryLease(ctx, "k", "skewed", 10*time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = l.TryLease(ctx, "k", "b", 9*time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "a lease within ttl plus a quarter is honoured")
+	ok, err = l.TryLease(ctx, "k", "b", time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok, "a lease ending 10h ahead cannot be one of 1h: it is lapsed")
+	ok, err = l.TryLease(ctx, "k", "skewed", time.Hour)
+	require.NoError(t, err)
+	require.False(t, ok, "once taken over, the new holder's lease stands")
+}

@@ -115,6 +115,7 @@ func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store, opts ...Opt
 			{"OneWinnerOfMany", s.leaseRace},
 			{"IndependentOfToken", s.leaseIndependent},
 			{"Expires", s.leaseExpires},
+			{"TooFarAheadIsLapsed", s.leaseTooFarAhead},
 		}
 		for _, tc := range leaseTests {
 			t.Run(tc.name, func(t *testing.T) {
