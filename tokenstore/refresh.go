@@ -360,7 +360,8 @@ func (s *Source) refused(ctx context.Context, key string, used *client.Token, ca
 		return nil, nil, fmt.Errorf("tokenstore: refresh %q refused, and reloading failed (token kept): %w",
 			key, errors.Join(cause, err))
 	}
-	return s.drop(ctx, key, "TikTok refused the refresh token", cause)
+	return s.drop(ctx, key, "TikTok refused the refresh token: it was revoked, has expired, or was used "+
+		"already (by a refresh whose answer was lost on the way, for one)", cause)
 }
 
 // drop deletes key's token because the user must log in again.
@@ -371,7 +372,11 @@ func (s *Source) drop(ctx context.Context, key, reason string, cause error) (*cl
 		s.log.ErrorContext(ctx, "tokenstore: could not delete a dead token", slog.String("key", key), slog.Any("error", err))
 	}
 	s.uncache(key)
-	s.log.InfoContext(ctx, "tokenstore: token dropped; the user must log in again", slog.String("key", key), slog.String("reason", reason))
+	attrs := []any{slog.String("key", key), slog.String("reason", reason)}
+	if cause != nil {
+		attrs = append(attrs, slog.String("cause", cause.Error()))
+	}
+	s.log.InfoContext(ctx, "tokenstore: token dropped; the user must log in again", attrs...)
 	var after func()
 	if s.cfg.OnDrop != nil {
 		after = func() { s.cfg.OnDrop(key, lerr) }

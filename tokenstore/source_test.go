@@ -20,6 +20,7 @@ import (
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/internal/testmysql"
 	"github.com/tiktokkit/tiktokkit/internal/testpg"
+	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/storetest"
 )
@@ -360,6 +361,40 @@ func TestSourceInvalidGrantDeletesTheToken(t *testing.T) {
 			_, err = src.Token(ctx, user)
 			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
 			assert.Equal(t, calls, e.emu.Calls(tiktoktest.EndpointToken), "the next request goes to login without asking TikTok")
+		})
+	}
+}
+
+// A refresh whose answer was lost after TikTok rotated the token: the first
+// request fails as temporary and keeps the token; the next presents the
+// only refresh token it has, TikTok refuses the reuse, and the user is sent
+// to log in once, cleanly, with the cause in the log; no loop after that.
+func TestSourceLostRefreshAnswerEndsInOneLogin(t *testing.T) {
+	for _, b := range leasingBackends {
+		t.Run(b.name, func(t *testing.T) {
+			var logs testutil.SyncBuffer
+			e := newSourceEnv(t, onBackend(b), withConfig(tokenstore.SourceConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))}))
+			src, user, ctx := e.src, e.user, e.ctx
+			e.expire()
+			e.emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{LoseAnswer: true, Times: 1})
+
+			_, err := src.Token(ctx, user)
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, tokenstore.ErrLoginRequired, "a lost answer is temporary")
+			assert.Equal(t, 1, e.emu.Grants("refresh_token"), "TikTok did rotate the token")
+
+			_, err = src.Token(ctx, user)
+			require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+			require.ErrorIs(t, err, client.ErrInvalidGrant)
+			assert.Equal(t, 1, e.emu.RefreshTokenReuse())
+			assert.Contains(t, logs.String(), "invalid_grant", "the log names the cause")
+
+			calls := e.emu.Calls(tiktoktest.EndpointToken)
+			for range 3 {
+				_, err = src.Token(ctx, user)
+				require.ErrorIs(t, err, tokenstore.ErrLoginRequired)
+			}
+			assert.Equal(t, calls, e.emu.Calls(tiktoktest.EndpointToken), "no loop: TikTok is not asked again")
 		})
 	}
 }

@@ -26,6 +26,7 @@ type faultJSON struct {
 	RetryAfter  json.RawMessage `json:"retry_after,omitempty"`
 	Delay       json.RawMessage `json:"delay,omitempty"`
 	Drop        bool            `json:"drop,omitempty"`
+	LoseAnswer  bool            `json:"lose_answer,omitempty"`
 	Times       int             `json:"times,omitempty"`
 }
 
@@ -53,7 +54,7 @@ func (s *Server) ctlListFaults(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		fj := faultJSON{Endpoint: e, Status: f.Status, Body: f.Body, ContentType: f.ContentType,
-			ErrorCode: f.ErrorCode, Drop: f.Drop, Times: f.Times}
+			ErrorCode: f.ErrorCode, Drop: f.Drop, LoseAnswer: f.LoseAnswer, Times: f.Times}
 		if f.RetryAfter > 0 {
 			fj.RetryAfter, _ = json.Marshal(f.RetryAfter.String())
 		}
@@ -88,7 +89,8 @@ func (s *Server) ctlInjectFault(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.InjectFault(fj.Endpoint, Fault{Status: fj.Status, Body: fj.Body, ContentType: fj.ContentType,
-		ErrorCode: fj.ErrorCode, RetryAfter: retry, Delay: delay, Drop: fj.Drop, Times: fj.Times})
+		ErrorCode: fj.ErrorCode, RetryAfter: retry, Delay: delay, Drop: fj.Drop, LoseAnswer: fj.LoseAnswer,
+		Times: fj.Times})
 	ctlOK(w)
 }
 

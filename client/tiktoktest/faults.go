@@ -29,7 +29,8 @@ const (
 )
 
 // Fault replaces the normal answer of an endpoint. Precedence: Delay always
-// runs first; then Drop, else Body, else ErrorCode, else Status. A fault
+// runs first; then Drop, else Body, else ErrorCode, else Status, else
+// LoseAnswer. A fault
 // with only Delay and/or RetryAfter (Status 0 or 200) delays the normal
 // answer and adds the header.
 type Fault struct {
@@ -57,6 +58,11 @@ type Fault struct {
 	// Drop closes the connection without answering (with a TCP reset where
 	// possible), as a crashed proxy would.
 	Drop bool
+	// LoseAnswer lets the endpoint do its work as usual (a refresh rotates
+	// the refresh token, a revoke revokes), then closes the connection
+	// without sending the answer: TikTok did it, the client never learns
+	// the result, as when a proxy or the network fails on the way back.
+	LoseAnswer bool
 	// Times is how many requests the fault applies to; 0 means until
 	// cleared. Note that Go's transport resends an idempotent request (GET)
 	// once by itself when a reused connection is dropped; each resend counts.

@@ -229,3 +229,36 @@ func TestCounters(t *testing.T) {
 	}
 	assert.Zero(t, emu.Grants("authorization_code"))
 }
+
+// LoseAnswer: the endpoint does its work, and the answer never arrives. A
+// refresh has rotated the token, so the client's next try with the refresh
+// token it still holds is a reuse that TikTok refuses.
+func TestLoseAnswer(t *testing.T) {
+	emu := newEmu(t, tiktoktest.Config{})
+	tok, err := emu.IssueToken(tiktoktest.DefaultUsers()[0].OpenID, "user.info.basic")
+	require.NoError(t, err)
+	emu.InjectFault(tiktoktest.EndpointToken, tiktoktest.Fault{LoseAnswer: true, Times: 1})
+
+	req, err := http.NewRequest(http.MethodPost, emu.URL+"/v2/oauth/token/", strings.NewReader(refreshForm(emu, tok.RefreshToken)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := hc.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("the answer arrived: HTTP %d", resp.StatusCode)
+	}
+	assert.Equal(t, 1, emu.Grants("refresh_token"), "the refresh was carried out")
+	assert.Equal(t, 1, emu.Calls(tiktoktest.EndpointToken))
+
+	r := postForm(t, emu, "/v2/oauth/token/", refreshForm(emu, tok.RefreshToken))
+	oauthErr(t, r, http.StatusBadRequest, "invalid_grant", "")
+	assert.Equal(t, 1, emu.RefreshTokenReuse())
+
+	// The control route sets the same fault.
+	r = ctl(t, emu, "POST", "/_emulator/faults", "application/json", `{"endpoint":"user_info","lose_answer":true,"times":1}`)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.True(t, emu.Faults()[tiktoktest.EndpointUserInfo].LoseAnswer)
+	r = ctl(t, emu, "GET", "/_emulator/faults", "", "")
+	assert.Contains(t, string(r.body), `"lose_answer":true`)
+}

@@ -385,6 +385,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	endpoint = rt.endpoint
+	loseAnswer := false
 	if endpoint != "" {
 		s.mu.Lock()
 		s.calls[endpoint]++
@@ -395,6 +396,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			if s.applyFault(rec, r, endpoint, f) {
 				return
 			}
+			loseAnswer = f.LoseAnswer
 		}
 	}
 	h := rt.methods[r.Method]
@@ -408,8 +410,22 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(rec, "405 method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
+	if loseAnswer {
+		h(&lostAnswer{header: http.Header{}}, r) // the work is done...
+		rec.dropped = true
+		dropConnection(rec) // ...and the answer never arrives
+		return
+	}
 	h(rec, r)
 }
+
+// lostAnswer is where an endpoint writes an answer that Fault.LoseAnswer
+// throws away.
+type lostAnswer struct{ header http.Header }
+
+func (l *lostAnswer) Header() http.Header         { return l.header }
+func (l *lostAnswer) Write(b []byte) (int, error) { return len(b), nil }
+func (l *lostAnswer) WriteHeader(int)             {}
 
 func (s *Server) logRequest(r *http.Request, e Endpoint, rec *recorder, d time.Duration) {
 	attrs := []slog.Attr{
