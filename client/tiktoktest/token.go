@@ -282,7 +282,9 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
 		at := s.access[form.Get("token")]
 		if at == nil || at.grant == nil || at.grant.clientKey != form.Get("client_key") ||
 			at.grant.revoked || !s.nowLocked().Before(at.expires) {
-			oe = &oauthError{http.StatusBadRequest, "invalid_grant", descAccessInvalid}
+			// TikTok answers this one with 200 (a recorded answer in the seed
+			// vectors: revoke__invalid_grant_token_invalid__200.json).
+			oe = &oauthError{http.StatusOK, "invalid_grant", descAccessInvalid}
 		} else {
 			s.revokeLocked(at.grant)
 		}

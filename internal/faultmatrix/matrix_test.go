@@ -469,6 +469,10 @@ var faults = []fault{
 			case tg.stored:
 				structured(t, tg, err, http.StatusUnauthorized)
 				assert.ErrorIs(t, err, client.ErrAccessTokenInvalid)
+			case tg.ep == tiktoktest.EndpointRevoke:
+				// TikTok refuses an invalid token at revoke with HTTP 200.
+				structured(t, tg, err, http.StatusOK)
+				assert.ErrorIs(t, err, client.ErrInvalidGrant)
 			default:
 				structured(t, tg, err, http.StatusBadRequest)
 				assert.ErrorIs(t, err, client.ErrInvalidGrant)
