@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/redis/go-redis/v9"
@@ -59,8 +60,7 @@ func TestClusterSpreadsSlots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	masters := 0
-	holding := 0
+	var masters, holding atomic.Int32 // ForEachMaster runs fn on the masters at once
 	err := cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error {
 		info, err := n.ClusterInfo(ctx).Result()
 		if err != nil {
@@ -74,16 +74,16 @@ func TestClusterSpreadsSlots(t *testing.T) {
 			return err
 		}
 		if len(keys) > 0 {
-			holding++
+			holding.Add(1)
 		}
-		masters++
+		masters.Add(1)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if masters < 2 || holding < 2 {
-		t.Fatalf("%d masters, %d of them hold keys: want the keys spread over several", masters, holding)
+	if masters.Load() < 2 || holding.Load() < 2 {
+		t.Fatalf("%d masters, %d of them hold keys: want the keys spread over several", masters.Load(), holding.Load())
 	}
 }
 
