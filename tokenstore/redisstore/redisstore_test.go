@@ -306,3 +306,27 @@ func TestOddKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestPrefixWithGlobCharacters: Keys escapes the prefix in its SCAN
+// pattern, so a store whose prefix holds glob characters lists its own
+// keys, which the unescaped pattern would miss, and not those of a store
+// whose prefix the unescaped pattern matches.
+func TestPrefixWithGlobCharacters(t *testing.T) {
+	ctx := t.Context()
+	rdb := testredis.Client(t)
+	base := testredis.Prefix(t, rdb)
+	quiet := slog.New(slog.DiscardHandler)
+	globbed, err := redisstore.New(rdb, redisstore.Config{Prefix: base + "a*[x]?\\:", Logger: quiet})
+	require.NoError(t, err)
+	sibling, err := redisstore.New(rdb, redisstore.Config{Prefix: base + "abbx]:", Logger: quiet})
+	require.NoError(t, err)
+	require.NoError(t, globbed.Put(ctx, "mine", storetest.FullToken(1)))
+	require.NoError(t, sibling.Put(ctx, "theirs", storetest.FullToken(2)))
+	unescaped, err := rdb.Keys(ctx, globbed.Prefix()+"{*}:token").Result()
+	require.NoError(t, err)
+	require.Equal(t, []string{tokenKey(sibling, "theirs")}, unescaped,
+		"the test's premise: the prefix taken as a pattern matches the other store's key and not its own")
+	keys, err := globbed.Keys(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"mine"}, keys)
+}
