@@ -11,6 +11,12 @@
 //
 // Only programs that import this package compile go-redis in.
 //
+// Every read goes to the master that holds the key: a replica may lag
+// behind the last write, and a Source that read a token older than the
+// stored one would present a refresh token that TikTok has already
+// rotated. So New refuses a Cluster client that reads from replicas
+// (ReadOnly, RouteByLatency or RouteRandomly).
+//
 // # Keys
 //
 // A store key (the user's open_id, or any non-empty UTF-8 string) has two

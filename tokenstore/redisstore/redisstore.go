@@ -84,6 +84,12 @@ func New(rdb redis.UniversalClient, cfg Config) (*Store, error) {
 	if rdb == nil {
 		return nil, errors.New("redisstore: New: nil Redis client")
 	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		if o := cc.Options(); o.ReadOnly || o.RouteByLatency || o.RouteRandomly {
+			return nil, errors.New("redisstore: New: the Cluster client reads from replicas (ReadOnly, RouteByLatency or RouteRandomly), " +
+				"which may answer with a token older than the last write and so make a Source refresh a rotated token; use a client that reads from the masters")
+		}
+	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = DefaultPrefix
 	}

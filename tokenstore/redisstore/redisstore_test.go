@@ -114,6 +114,13 @@ func TestConfigValidation(t *testing.T) {
 	st, err := redisstore.New(rdb, redisstore.Config{Logger: quiet})
 	require.NoError(t, err)
 	assert.Equal(t, redisstore.DefaultPrefix, st.Prefix())
+	for _, opts := range []redis.ClusterOptions{{ReadOnly: true}, {RouteByLatency: true}, {RouteRandomly: true}} {
+		opts.Addrs = []string{"127.0.0.1:1"} // never dialled
+		cc := redis.NewClusterClient(&opts)
+		_, err = redisstore.New(cc, redisstore.Config{Logger: quiet})
+		require.ErrorContains(t, err, "reads from replicas")
+		cc.Close()
+	}
 }
 
 // TestBadValuesAreClearErrors covers values a store cannot read: each is a
