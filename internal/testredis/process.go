@@ -42,7 +42,9 @@ type process struct {
 
 // startProcess starts redis-server with args (after the common ones) in
 // dir, logging to dir/log. The server dies with the test binary even when
-// the binary is killed before it can stop it.
+// the binary is killed (or times out) before it can stop it: the kernel
+// sends it SIGKILL when the thread that started it ends, which for a Go
+// program is when the process ends, as no goroutine here locks its thread.
 func startProcess(dir string, args ...string) (*process, error) {
 	bin, err := find("redis-server")
 	if err != nil {
