@@ -34,6 +34,12 @@
 // not to the key. Your own store may implement any of these interfaces,
 // and it passes the same conformance suite: package storetest.
 //
+// Package tokenstore/redisstore is a fourth backend, on Redis (a single
+// server, Sentinel or a Cluster), with Leaser, Replacer and Lister too; it
+// lives in a package of its own so that only apps that use it compile its
+// Redis client. It seals tokens with Codec, which any store outside this
+// package can use to encrypt tokens exactly as the SQL store does.
+//
 // # SQL schema
 //
 // NewSQL never changes the database; Migrate creates the table if it does

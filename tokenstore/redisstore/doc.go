@@ -1,0 +1,89 @@
+// Package redisstore is a token store on Redis, for apps with several
+// instances that already run Redis. It implements tokenstore.Store,
+// Leaser, Replacer and Lister, passes package storetest, and works the
+// same on a single server, behind Sentinel and on a Cluster: it takes a
+// redis.UniversalClient from github.com/redis/go-redis/v9.
+//
+//	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
+//	ring, err := tokenstore.ParseKeyRing(os.Getenv("TOKEN_KEYS"))
+//	store, err := redisstore.New(rdb, redisstore.Config{Keys: ring})
+//	src, err := tokenstore.NewSource(tokenstore.SourceConfig{Store: store, Client: tiktok})
+//
+// Only programs that import this package compile go-redis in.
+//
+// Every read goes to the master that holds the key: a replica may lag
+// behind the last write, and a Source that read a token older than the
+// stored one would present a refresh token that TikTok has already
+// rotated. So New refuses a Cluster client that reads from replicas
+// (ReadOnly, RouteByLatency or RouteRandomly).
+//
+// # Keys
+//
+// A store key (the user's open_id, or any non-empty UTF-8 string) has two
+// Redis keys under the prefix (Config.Prefix, default "tiktokkit:"):
+//
+//	tiktokkit:{<base64url of the key>}:token   a hash: token, key_id, fp
+//	tiktokkit:{<base64url of the key>}:lease   a string: the lease holder
+//
+// The braces are the Cluster hash tag: a user's token and lease live in
+// one slot, so that Delete removes both in one command. The key is
+// base64url-encoded (without padding) inside them because store keys may
+// contain '{', '}', ':' or glob characters, which would otherwise move
+// the hash tag, collide with another key or break Keys' SCAN pattern.
+// Keys reads the names back, so it returns the store keys themselves, in
+// byte order.
+//
+// # Encryption
+//
+// With Config.Keys, the token is sealed as the SQL store seals it
+// (tokenstore.Codec: AES-256-GCM, bound to the store key), so the same
+// KeyRing, rotation and errors apply: a token sealed with a key missing
+// from the ring is an error wrapping tokenstore.ErrUnknownKey, a value
+// that is altered or was copied from another user's key one wrapping
+// tokenstore.ErrCorrupt. Both name the key, and neither deletes the token
+// or logs anyone out. Without a key ring, tokens are stored as JSON in
+// clear and New logs a warning.
+//
+// # Expiry
+//
+// Each token's key expires when its refresh token does, plus
+// Config.ExpiryMargin (an hour by default), so users who never come back
+// do not pile up in Redis. A token whose refresh expiry is unknown (zero)
+// never expires. A token whose refresh token has already expired is still
+// stored, as Put is an upsert, and kept for the margin alone: long enough
+// for a Source to read it, see why, tell the caller ErrLoginRequired and
+// delete it, after which nothing is left behind. Every Put and Replace
+// sets the expiry anew from the token it writes.
+//
+// # Leases and compare and swap
+//
+// TryLease is SET NX PX on the lease key, with the holder as the value, so
+// a free lease costs one command; when the lease is taken, a Lua script
+// extends it if the caller is the holder. ReleaseLease is a Lua script
+// that deletes the lease only when the caller holds it. Redis times leases
+// by its own clock, so instances need not agree on the time. Put and
+// Replace never touch the lease key; Delete removes it with the token.
+//
+// Replace is one Lua script: it overwrites the token only when the stored
+// one is old, compared by access and refresh token as the Replacer
+// contract asks. The server cannot decrypt the stored token to compare
+// it, so every write stores next to it a fingerprint of the token: a
+// SHA-256 of a label, the store key, the access token and the refresh
+// token, each length-prefixed. The script compares fingerprints. The hash
+// is not keyed with a secret on purpose: access and refresh tokens are
+// long random strings, so a fingerprint gives nothing away about them to
+// someone who can read Redis, and an unkeyed fingerprint stays comparable
+// across key rotations and in a store without a key ring. The store key in
+// it keeps equal tokens under two keys from having equal fingerprints.
+// Since only fingerprints are compared, a stored value that cannot be
+// decrypted any more is replaced if it was written for old, and left
+// alone (false, nil) otherwise.
+//
+// # Errors
+//
+// When Redis cannot be reached, every method returns an error that names
+// the operation and the key and says "Redis unreachable", wrapping the
+// driver's error; it is never tokenstore.ErrNotFound, so a Source keeps
+// the token and tries again on the next call. go-redis's own retries and
+// timeouts (redis.UniversalOptions) decide how long a call waits first.
+package redisstore

@@ -1,0 +1,57 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"log"
+	"os"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/tokenstore"
+	"github.com/tiktokkit/tiktokkit/tokenstore/redisstore"
+)
+
+// A Source on Redis, shared by every instance of the app. The same code
+// serves a single server, Sentinel (set MasterName) and a Cluster (list
+// its nodes in Addrs). The example needs a Redis server, so it is compiled
+// but not run.
+func Example() {
+	ctx := context.Background()
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
+		Addrs: []string{"localhost:6379"},
+	})
+	defer rdb.Close()
+
+	ring, err := tokenstore.ParseKeyRing(os.Getenv("TOKEN_KEYS")) // "2025-06:base64...,2024-11:base64..."
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := redisstore.New(rdb, redisstore.Config{Prefix: "myapp:", Keys: ring})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tiktok, err := client.New(client.Config{
+		ClientKey:    os.Getenv("TIKTOK_CLIENT_KEY"),
+		ClientSecret: os.Getenv("TIKTOK_CLIENT_SECRET"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	src, err := tokenstore.NewSource(tokenstore.SourceConfig{Store: store, Client: tiktok})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// After a login: src.Save(ctx, tok.OpenID, tok). Per request:
+	tok, err := src.Token(ctx, "-000open-id")
+	switch {
+	case errors.Is(err, tokenstore.ErrLoginRequired):
+		log.Print("send the user to log in with TikTok")
+	case err != nil:
+		log.Printf("try again later: %v", err) // Redis or TikTok is down; the token is kept
+	default:
+		log.Printf("token for %s valid until %v", tok.OpenID, tok.Expiry)
+	}
+}
