@@ -41,9 +41,11 @@ end
 return 1
 `)
 
-	// renewScript: KEYS[1] lease; ARGV holder, ttl in ms. Extends the
-	// lease when holder holds it, takes it when it is free (it may have
-	// expired since the SET NX that failed).
+	// renewScript: KEYS[1] lease; ARGV holder, ttl in ms, latest in ms.
+	// Extends the lease when holder holds it, takes it when it is free (it
+	// may have expired since the SET NX that failed) or when it ends more
+	// than latest ms from now, further than a lease of ttl could (a bad
+	// write: see tokenstore.Leaser).
 	renewScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[1] then
@@ -51,6 +53,11 @@ if cur == ARGV[1] then
 	return 1
 end
 if cur == false and redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+	return 1
+end
+local left = redis.call('PTTL', KEYS[1])
+if cur ~= false and (left == -1 or left > tonumber(ARGV[3])) then
+	redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 	return 1
 end
 return 0
@@ -84,7 +91,8 @@ func (s *Store) TryLease(ctx context.Context, key, holder string, ttl time.Durat
 	if ok {
 		return true, nil
 	}
-	n, err := renewScript.Run(ctx, s.rdb, []string{lk}, holder, ttl.Milliseconds()).Int()
+	latest := ttl + ttl/4 // as tokenstore's own stores judge a lease too far ahead
+	n, err := renewScript.Run(ctx, s.rdb, []string{lk}, holder, ttl.Milliseconds(), latest.Milliseconds()).Int()
 	if err != nil {
 		return false, fail("lease", key, err)
 	}

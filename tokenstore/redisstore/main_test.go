@@ -38,9 +38,9 @@ func newStoreWithPrefix(t testing.TB, rdb redis.UniversalClient, ring *tokenstor
 
 func testKeyRing(t testing.TB, ids ...string) *tokenstore.KeyRing {
 	t.Helper()
-	var keys []tokenstore.Key
+	var keys []tokenstore.EncryptionKey
 	for _, id := range ids {
-		k, _, err := tokenstore.GenerateKey(id)
+		k, _, err := tokenstore.GenerateEncryptionKey(id)
 		require.NoError(t, err)
 		keys = append(keys, k)
 	}
