@@ -17,8 +17,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -119,42 +117,6 @@ func binDir() (string, error) {
 	return "", errors.New("initdb and pg_ctl not found")
 }
 
-// freePort finds a loopback port that nothing is bound to, below the kernel's
-// ephemeral range. A port from that range (which is what port 0 gives) can be
-// taken at any moment as the local end of an outgoing connection, and then the
-// server cannot bind it, or cannot bind it again after a restart.
-func freePort() (int, error) {
-	low, high := 15000, ephemeralLow()-1
-	if high <= low {
-		low, high = 1024, 32767
-	}
-	var lastErr error
-	for i := 0; i < 50; i++ {
-		port := low + rand.IntN(high-low+1)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		l.Close()
-		return port, nil
-	}
-	return 0, fmt.Errorf("no free port below the ephemeral range: %w", lastErr)
-}
-
-// ephemeralLow reads the start of the kernel's ephemeral port range.
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err == nil {
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				return n
-			}
-		}
-	}
-	return 32768
-}
-
 // cluster is a PostgreSQL data directory with the commands to run it.
 type cluster struct {
 	dir, data string
@@ -209,7 +171,7 @@ func (c *cluster) start() error {
 	for attempt := 0; attempt < 3; attempt++ {
 		port := c.port
 		if port == 0 {
-			p, err := freePort()
+			p, err := testserver.FreePort()
 			if err != nil {
 				lastErr = err
 				continue

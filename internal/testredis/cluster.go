@@ -48,7 +48,7 @@ func startCluster() (string, func(), error) {
 			return "", nil, err
 		}
 		p, port, err := startTCP(dir, func(int) ([]string, error) {
-			bus, err := freePort()
+			bus, err := testserver.FreePort()
 			if err != nil {
 				return nil, err
 			}

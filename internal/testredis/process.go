@@ -2,8 +2,6 @@ package testredis
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/tiktokkit/tiktokkit/internal/testserver"
 )
 
 // find returns the path of the first of names found on PATH or in the
@@ -110,48 +109,13 @@ func startStandalone() (string, func(), error) {
 	return "unix://" + sock, stop, nil
 }
 
-// freePort finds a loopback TCP port that nothing is bound to, below the
-// kernel's ephemeral range: a port from that range can be taken at any
-// moment as the local end of an outgoing connection.
-func freePort() (int, error) {
-	low, high := 15000, ephemeralLow()-1
-	if high <= low {
-		low, high = 1024, 32767
-	}
-	var lastErr error
-	for range 50 {
-		port := low + rand.IntN(high-low+1)
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		l.Close()
-		return port, nil
-	}
-	return 0, fmt.Errorf("no free port below the ephemeral range: %w", lastErr)
-}
-
-// ephemeralLow reads the start of the kernel's ephemeral port range.
-func ephemeralLow() int {
-	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
-	if err == nil {
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			if n, err := strconv.Atoi(f[0]); err == nil {
-				return n
-			}
-		}
-	}
-	return 32768
-}
-
 // startTCP starts a server on a free loopback port, trying other ports
 // when the chosen one is taken before the server binds it. extra returns
 // further arguments for the port.
 func startTCP(dir string, extra func(port int) ([]string, error)) (*process, int, error) {
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
+		port, err := testserver.FreePort()
 		if err != nil {
 			lastErr = err
 			continue

@@ -10,7 +10,11 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	mrand "math/rand/v2"
+	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -100,4 +104,41 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// FreePort returns a loopback TCP port that nothing listens on, chosen at
+// random below the kernel's ephemeral range, so that it cannot be taken in
+// the meantime as the local end of an outgoing connection. A server may
+// still bind it first: callers that start a server on it try another port
+// when the start fails.
+func FreePort() (int, error) {
+	low, high := 15000, ephemeralLow()-1
+	if high <= low {
+		low, high = 1024, 32767
+	}
+	var lastErr error
+	for range 50 {
+		port := low + mrand.IntN(high-low+1)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return 0, fmt.Errorf("no free port below the ephemeral range: %w", lastErr)
+}
+
+// ephemeralLow reads the start of the kernel's ephemeral port range.
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				return n
+			}
+		}
+	}
+	return 32768
 }
