@@ -340,7 +340,7 @@ func snippet(body []byte, secrets ...string) string {
 	if len(body) > window {
 		body = body[:window]
 	}
-	s := string(body)
+	s := sanitize(string(body), window) // valid UTF-8 first: the final cut cannot grow it
 	for _, sec := range secrets {
 		if len(sec) < 4 {
 			continue // too short to mask without masking ordinary text
