@@ -150,6 +150,21 @@ type Config struct {
 	// MaxBodyBytes limits the size of a response body; a larger one fails
 	// with ErrBodyTooLarge. Default DefaultMaxBodyBytes (1 MiB).
 	MaxBodyBytes int64
+	// Quotas replaces TikTok's published limits (DefaultQuotas) for the
+	// endpoints it names, for an app whose quota was raised or that counts
+	// per token. An entry with Limit 0 lifts the limit of its endpoint.
+	// Every request the client sends to a limited endpoint, retries
+	// included, waits for its turn while its context allows; when the wait
+	// would pass the context's deadline the call fails at once with a
+	// *QuotaError (errors.Is ErrRateLimited).
+	Quotas map[string]Quota
+	// Limiter keeps the quotas. Default: a MemoryLimiter of this client,
+	// which counts what this process sends. Instances that share an app's
+	// quota share one Limiter (redisstore.NewLimiter).
+	Limiter Limiter
+	// NoQuotas turns the client's own quota keeping off: requests go out
+	// as fast as they are made, and TikTok's 429s are retried as before.
+	NoQuotas bool
 }
 
 // String describes the configuration with the client secret hidden.
@@ -201,6 +216,10 @@ type Client struct {
 	ctMu     sync.Mutex
 	ctCached *ClientToken
 	ctFlight singleflight.Group
+
+	// quotas maps each limited path to its quota; nil when NoQuotas.
+	quotas  map[string]limitedPath
+	limiter Limiter
 
 	// jitter returns a random duration in [0, d]; replaced in tests of the
 	// package itself.
@@ -280,7 +299,16 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
+	quotas, err := resolveQuotas(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Limiter == nil && quotas != nil {
+		cfg.Limiter = NewMemoryLimiter(nil)
+	}
 	return &Client{
+		quotas:     quotas,
+		limiter:    cfg.Limiter,
 		cfg:        cfg,
 		apiBase:    strings.TrimRight(cfg.APIURL, "/"),
 		userAgent:  []string{cfg.UserAgent},

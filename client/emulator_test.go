@@ -357,7 +357,7 @@ func TestEmulatorFaults(t *testing.T) {
 		u := c.WithToken(login(t, c))
 		s.InjectFault(tiktoktest.EndpointCreatorInfo, tiktoktest.Fault{Status: 429, ErrorCode: "rate_limit_exceeded", RetryAfter: time.Second, Times: 1})
 		_, err := u.CreatorInfo(ctx)
-		require.NoError(t, err, "Retry-After 1s is capped at MaxDelay 5ms")
+		require.NoError(t, err, "the retry waits out the Retry-After (the limiter pauses creator_info for this token)")
 		assert.Equal(t, 2, s.Calls(tiktoktest.EndpointCreatorInfo))
 	})
 	t.Run("spam error with 200 is not retried", func(t *testing.T) {

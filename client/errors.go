@@ -220,6 +220,39 @@ func (e *MissingScopeError) Error() string {
 // Is reports whether target is ErrMissingScope.
 func (e *MissingScopeError) Is(target error) bool { return target == ErrMissingScope }
 
+// QuotaError is a call the client did not send: the endpoint's quota (see
+// Config.Quotas) is spent and the wait for the next slot would pass the
+// context's deadline. It matches ErrRateLimited, so IsTemporary is true, and
+// RetryAfter tells how long to wait. Nothing reached TikTok.
+type QuotaError struct {
+	// Endpoint is the endpoint name, such as "user_info".
+	Endpoint string
+	// Quota is the limit that is spent.
+	Quota Quota
+	// RetryAfter is how long from the moment of the call until a slot frees.
+	RetryAfter time.Duration
+}
+
+// Error returns "client: <endpoint>: quota <quota> spent, next slot in <wait>".
+func (e *QuotaError) Error() string {
+	return "client: " + e.Endpoint + ": quota " + e.Quota.String() + " spent, next slot in " +
+		e.RetryAfter.Round(time.Millisecond).String()
+}
+
+// Is reports whether target is ErrRateLimited.
+func (e *QuotaError) Is(target error) bool { return target == ErrRateLimited }
+
+// RetryAfter returns how long err says to wait before trying again: the
+// client's own wait for a spent quota (*QuotaError), or TikTok's Retry-After
+// on a 429 or 5xx answer. It is 0 when err says nothing about it.
+func RetryAfter(err error) time.Duration {
+	var qe *QuotaError
+	if errors.As(err, &qe) {
+		return qe.RetryAfter
+	}
+	return retryAfterOf(err)
+}
+
 // IsTemporary reports whether err is worth trying again later: a TikTok
 // server error (ErrServer), rate limiting (ErrRateLimited), a network error or
 // timeout, or a *ResponseError with a 5xx status. It is false for nil, for a

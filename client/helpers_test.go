@@ -120,6 +120,9 @@ func newClient(t *testing.T, apiURL string, mod ...func(*client.Config)) *client
 		APIURL:       apiURL,
 		Clock:        newFakeClock().Now,
 		Retry:        client.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		// Replay servers script 429s to test retries; the client's own
+		// quota keeping is tested on its own (quota_test.go).
+		NoQuotas: true,
 	}
 	for _, m := range mod {
 		m(&cfg)

@@ -84,7 +84,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}))
 	defer srv.Close()
 	c, err := New(Config{ClientKey: "k", ClientSecret: "s", APIURL: srv.URL,
-		Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 3 * time.Second}})
+		Retry: RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 3 * time.Second}, NoQuotas: true})
 	require.NoError(t, err)
 	var waits []time.Duration
 	c.sleepHook = func(ctx context.Context, d time.Duration) error {

@@ -103,6 +103,8 @@ type Limiter interface {
 	// Pause says that TikTok refused a request under key with 429 although
 	// the limiter allowed it (another app shares the key, or the quota is
 	// lower than configured): nothing more under key is booked before d
-	// from now.
+	// from now, or, when d is 0 (TikTok sent no Retry-After), before the
+	// rest of the window has passed: until the oldest request booked in the
+	// current window leaves it, or a whole window when none was booked.
 	Pause(ctx context.Context, key string, q Quota, d time.Duration) error
 }

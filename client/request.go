@@ -152,6 +152,15 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 		h["Authorization"] = []string{"Bearer " + rq.bearer}
 	}
 
+	lp, limited := c.quotas[rq.path]
+	var key string
+	if limited {
+		key = limiterKey(lp, rq.bearer)
+		if err := c.takeTurn(ctx, rq, lp, key); err != nil {
+			return err
+		}
+	}
+
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		return &transportError{op: rq.op, err: err}
@@ -189,12 +198,19 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 		c.log.DebugContext(ctx, "client: answer", slog.String("op", rq.op),
 			slog.Int("status", rp.status), slog.Int("bytes", len(rp.body)))
 	}
-	return decode(&rp)
+	err = decode(&rp)
+	if limited && err != nil && errors.Is(err, ErrRateLimited) {
+		c.refused(ctx, lp, key, err)
+	}
+	return err
 }
 
 // shouldRetry decides whether an attempt that failed with err may be
 // repeated under mode.
 func shouldRetry(mode retryMode, err error) bool {
+	if isQuotaError(err) {
+		return false // waiting longer is what the deadline forbids
+	}
 	var te *transportError
 	isTransport := errors.As(err, &te)
 	switch mode {
