@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -220,6 +221,9 @@ type Client struct {
 	// quotas maps each limited path to its quota; nil when NoQuotas.
 	quotas  map[string]limitedPath
 	limiter Limiter
+	// lateness is the recent longest spread, in nanoseconds, between a
+	// request's booked moment and its answer (see bookedQuota).
+	lateness atomic.Int64
 
 	// jitter returns a random duration in [0, d]; replaced in tests of the
 	// package itself.

@@ -12,17 +12,37 @@ import (
 
 // limitedPath is the quota of one path, resolved by New.
 type limitedPath struct {
-	endpoint   string
-	configured Quota // as configured, for errors
-	quota      Quota // as booked: the window with its margin
+	endpoint string
+	quota    Quota // as configured
 }
 
-// windowMargin is the padding added to a quota's window when booking, so that
-// the spread between the moment a request is booked and the moment TikTok
-// receives it (scheduling, the network) cannot carry two requests Window
-// apart into one window: 2 % of the window (1.2 s of a minute), which costs
-// 2 % of the throughput.
-func windowMargin(window time.Duration) time.Duration { return window / 50 }
+// The window a request is booked under is the quota's window plus a margin,
+// so that the spread between the moment a request is booked and the moment
+// TikTok receives it (scheduling, the network, TikTok's own queue) cannot
+// carry two requests a window apart into one window. The margin is 2 % of
+// the window (1.2 s of a minute, which costs 2 % of the throughput) or twice
+// the longest such spread seen lately, whichever is larger.
+const marginShare = 50
+
+// bookedQuota returns q with its window widened by the margin.
+func (c *Client) bookedQuota(q Quota) Quota {
+	q.Window += max(q.Window/marginShare, 2*time.Duration(c.lateness.Load()))
+	return q
+}
+
+// observeLateness notes how long after its booked moment a request got its
+// answer: an upper bound of how late TikTok may have counted it. The figure
+// decays by 1/256 with each observation, so one slow answer widens the
+// margin for a few hundred requests, not for good.
+func (c *Client) observeLateness(d time.Duration) {
+	for {
+		old := c.lateness.Load()
+		next := max(int64(d), old-old/256)
+		if next == old || c.lateness.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
 
 // resolveQuotas merges cfg.Quotas over the defaults and keys them by path.
 // It returns nil when the client keeps no quotas.
@@ -43,9 +63,7 @@ func resolveQuotas(cfg Config) (map[string]limitedPath, error) {
 	byPath := make(map[string]limitedPath, len(quotas))
 	for path, name := range endpointOfPath {
 		if q := quotas[name]; q.valid() {
-			booked := q
-			booked.Window += windowMargin(q.Window)
-			byPath[path] = limitedPath{endpoint: name, configured: q, quota: booked}
+			byPath[path] = limitedPath{endpoint: name, quota: q}
 		}
 	}
 	return byPath, nil
@@ -62,39 +80,41 @@ func limiterKey(lp limitedPath, bearer string) string {
 	return lp.endpoint + ":" + hex.EncodeToString(sum[:12])
 }
 
-// takeTurn waits until rq may be sent under its quota. When the wait would
-// pass ctx's deadline it returns a *QuotaError at once. A limiter that cannot
-// answer does not stop the call: TikTok still enforces its limits, and a
-// call refused there is better than one never tried.
-func (c *Client) takeTurn(ctx context.Context, rq *request, lp limitedPath, key string) error {
+// takeTurn waits until rq may be sent under its quota and returns the
+// moment it was booked for. When the wait would pass ctx's deadline it
+// returns a *QuotaError at once. A limiter that cannot answer does not stop
+// the call: TikTok still enforces its limits, and a call refused there is
+// better than one never tried.
+func (c *Client) takeTurn(ctx context.Context, rq *request, lp limitedPath, key string) (time.Time, error) {
 	maxWait := time.Duration(-1)
 	if dl, ok := ctx.Deadline(); ok {
 		maxWait = max(time.Until(dl), 0)
 	}
-	wait, ok, err := c.limiter.Reserve(ctx, key, lp.quota, maxWait)
+	asked := time.Now()
+	wait, ok, err := c.limiter.Reserve(ctx, key, c.bookedQuota(lp.quota), maxWait)
 	if err != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "client: rate limiter did not answer; sending unbooked",
 			slog.String("op", rq.op), slog.String("error", err.Error()))
-		return nil
+		return asked, nil
 	}
 	if !ok {
-		return &QuotaError{Endpoint: lp.endpoint, Quota: lp.configured, RetryAfter: wait}
+		return asked, &QuotaError{Endpoint: lp.endpoint, Quota: lp.quota, RetryAfter: wait}
 	}
 	if wait <= 0 {
-		return nil
+		return asked, nil
 	}
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.DebugContext(ctx, "client: waiting for quota", slog.String("op", rq.op),
 			slog.String("quota", lp.quota.String()), slog.Duration("wait", wait))
 	}
-	return c.sleep(ctx, wait)
+	return asked.Add(wait), c.sleep(ctx, wait)
 }
 
 // refused tells the limiter that TikTok answered 429 although the request
 // was booked: nothing more is sent under key for the Retry-After TikTok
 // asked for, or else for the rest of the window.
 func (c *Client) refused(ctx context.Context, lp limitedPath, key string, err error) {
-	if perr := c.limiter.Pause(ctx, key, lp.quota, max(retryAfterOf(err), 0)); perr != nil {
+	if perr := c.limiter.Pause(ctx, key, c.bookedQuota(lp.quota), max(retryAfterOf(err), 0)); perr != nil {
 		c.log.LogAttrs(ctx, slog.LevelWarn, "client: rate limiter did not take a pause",
 			slog.String("endpoint", lp.endpoint), slog.String("error", perr.Error()))
 	}

@@ -275,8 +275,14 @@ func TestResolveQuotas(t *testing.T) {
 		c, err := New(base)
 		require.NoError(t, err)
 		lp := c.quotas[PathUserInfo]
-		assert.Equal(t, Quota{Limit: 600, Window: time.Minute}, lp.configured)
-		assert.Equal(t, time.Minute+1200*time.Millisecond, lp.quota.Window, "booked with a 2% margin")
+		assert.Equal(t, Quota{Limit: 600, Window: time.Minute}, lp.quota)
+		assert.Equal(t, time.Minute+1200*time.Millisecond, c.bookedQuota(lp.quota).Window, "booked with a 2% margin")
+		c.observeLateness(time.Second)
+		assert.Equal(t, time.Minute+2*time.Second, c.bookedQuota(lp.quota).Window, "or twice the lateness seen")
+		for range 2000 {
+			c.observeLateness(0)
+		}
+		assert.Equal(t, time.Minute+1200*time.Millisecond, c.bookedQuota(lp.quota).Window, "which decays")
 		assert.True(t, c.quotas[PathVideoInit].quota.PerToken)
 		_, limited := c.quotas[PathToken]
 		assert.False(t, limited, "OAuth endpoints have no published quota")

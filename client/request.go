@@ -154,14 +154,18 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 
 	lp, limited := c.quotas[rq.path]
 	var key string
+	var booked time.Time
 	if limited {
 		key = limiterKey(lp, rq.bearer)
-		if err := c.takeTurn(ctx, rq, lp, key); err != nil {
+		if booked, err = c.takeTurn(ctx, rq, lp, key); err != nil {
 			return err
 		}
 	}
 
 	resp, err := c.httpClient.Do(req)
+	if limited {
+		c.observeLateness(time.Since(booked))
+	}
 	if err != nil {
 		return &transportError{op: rq.op, err: err}
 	}
