@@ -24,7 +24,9 @@ import (
 // token with every scope, and the counter of new connections.
 func emulatorOnListener(tb testing.TB) (*httptest.Server, *client.Token, *atomic.Int64) {
 	tb.Helper()
-	emu := tiktoktest.NewHandler(tiktoktest.Config{})
+	// NoQuotas: the benchmarks and TestKeepAlive1000Calls call user info
+	// thousands of times with one token, past TikTok's 600 a minute.
+	emu := tiktoktest.NewHandler(tiktoktest.Config{NoQuotas: true})
 	var conns atomic.Int64
 	ts := httptest.NewUnstartedServer(emu.Handler())
 	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {

@@ -563,7 +563,8 @@ func TestPublishStatusDecoding(t *testing.T) {
 
 func TestPostingRateLimit(t *testing.T) {
 	emu, c := mediaEmu(t)
-	emu.SetMediaConfig(tiktoktest.MediaConfig{RateLimits: true, MaxPendingShares: -1})
+	emu.SetMediaConfig(tiktoktest.MediaConfig{MaxPendingShares: -1})
+	emu.SetQuotaRetryAfter(true) // TikTok's 6 inits a minute per token, with the wait
 	uc := mediaUser(t, emu, c, mediaAlice)
 	plan, _ := client.PlanChunks(1000, 0)
 	for range 6 {

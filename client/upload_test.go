@@ -216,6 +216,9 @@ func TestUploadSurvivesFaults(t *testing.T) {
 
 func TestUploadErrors(t *testing.T) {
 	emu, c := mediaEmu(t)
+	// One token starts more direct posts than TikTok's 6 a minute: the
+	// quota is not what this test checks.
+	require.NoError(t, emu.SetQuota(tiktoktest.EndpointVideoInit, tiktoktest.Quota{}))
 	uc := mediaUser(t, emu, c, mediaAlice)
 	ctx := context.Background()
 	file := newNoise("small", 12_000_000)

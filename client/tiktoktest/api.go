@@ -54,10 +54,12 @@ type bearer struct {
 
 func (b bearer) has(scope string) bool { return slices.Contains(b.scopes, scope) }
 
-// authenticate checks "Authorization: Bearer <access token>" and, when scope
-// is not "", that the grant includes it. On failure it answers 401
-// (access_token_invalid or scope_not_authorized) and returns false. Every
-// API endpoint calls it first.
+// authenticate checks "Authorization: Bearer <access token>", then counts
+// the request against the endpoint's quota, then, when scope is not "",
+// checks that the grant includes it. On failure it answers 401
+// (access_token_invalid or scope_not_authorized) or 429
+// (rate_limit_exceeded) and returns false. Every API endpoint calls it
+// first, so a request counts against a quota once its token is accepted.
 func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, scope string) (bearer, bool) {
 	tok, ok := bearerToken(r)
 	s.mu.Lock()
@@ -65,9 +67,20 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, scope stri
 	if ok {
 		at = s.access[tok]
 	}
-	if at == nil || at.grant == nil || at.grant.revoked || !s.nowLocked().Before(at.expires) {
+	now := s.nowLocked()
+	if at == nil || at.grant == nil || at.grant.revoked || !now.Before(at.expires) {
 		s.mu.Unlock()
 		s.writeAPIError(w, http.StatusUnauthorized, "access_token_invalid", msgAccessTokenInvalid)
+		return bearer{}, false
+	}
+	var e Endpoint
+	if rt := s.routes[r.URL.Path]; rt != nil {
+		e = rt.endpoint
+	}
+	if wait, ok := s.takeQuotaLocked(e, tok, now); !ok {
+		retryAfter := s.quotaRetryAfter
+		s.mu.Unlock()
+		s.refuseQuota(w, wait, retryAfter)
 		return bearer{}, false
 	}
 	u, _ := s.userLocked(at.grant.openID)

@@ -116,9 +116,8 @@
 // PULL_FROM_URL), more than
 // MediaConfig.MaxPendingShares inbox shares waiting in 24 hours
 // (spam_risk_too_many_pending_share) and more than MaxPostsPerDay direct
-// posts (spam_risk_too_many_posts). With MediaConfig.RateLimits, each init
-// endpoint allows 6 calls per minute per token and the status endpoint 30
-// (429 rate_limit_exceeded with Retry-After).
+// posts (spam_risk_too_many_posts). Each posting endpoint also keeps its
+// quota (see Quotas).
 //
 // POST /v2/post/publish/status/fetch/ and POST /v2/post/publish/cancel/
 // take {"publish_id":...} and a token with video.publish or video.upload;
@@ -136,6 +135,34 @@
 // reason, as TikTok's own checks would. Publish and Publishes show what
 // every publish got: kind, source, privacy level, status and the state of
 // its upload.
+//
+// # Quotas
+//
+// The emulator keeps TikTok's published limits (DefaultQuotas): 600
+// requests a minute for user info, video list and video query, counted per
+// app; per access token, 20 a minute for creator info, 6 for each posting
+// init and 30 for the publish status. Past a quota the endpoint answers
+// HTTP 429 with TikTok's envelope,
+// {"data":{},"error":{"code":"rate_limit_exceeded","message":...,"log_id":...}}.
+// The window slides exactly: the emulator keeps the time of every request
+// let through in the last window, on its own clock (Config.Clock,
+// SetClock, AdvanceClock), and a slot frees exactly one window after the
+// oldest of them. A request counts once its access token is accepted; a 401
+// for the token, or an answer from an injected fault, uses no quota, and a
+// refused request does not fill the window.
+//
+// TikTok does not say whether the 600 a minute count per app or per access
+// token, so both can be had: Quota.PerToken. Nor does it document a
+// Retry-After on its 429; the emulator sends none unless
+// Config.QuotaRetryAfter (or SetQuotaRetryAfter) asks for the seconds until
+// a slot frees. Config.Quotas overrides the defaults endpoint by endpoint,
+// Config.NoQuotas starts without any (for benchmarks and tests that call an
+// endpoint more often than TikTok allows), SetQuota changes one while the
+// emulator runs, and ResetQuotas makes every quota whole again.
+// RateLimited counts the 429s sent, and Counters.QuotaPeak holds the most
+// requests that reached the check in any one window, refused ones
+// included: a client that keeps TikTok's quotas never makes it pass the
+// limit.
 //
 // # Uploads
 //
@@ -187,6 +214,11 @@
 //	Users()                        GET    /_emulator/users
 //	AdvanceClock(d)                POST   /_emulator/advance-clock   by=25h
 //	IssueToken(openID, scopes...)  POST   /_emulator/issue-token     open_id=...&scope=a,b
+//	QuotaStatus(), Quotas()        GET    /_emulator/quotas
+//	SetQuota(e, q),                POST   /_emulator/quotas          {"quotas":{"user_info":"100/2s"},"retry_after":true}
+//	  SetQuotaRetryAfter(on)       PUT    /_emulator/quotas          (the same; endpoints not listed lose their limit)
+//	ResetQuotas()                  POST   /_emulator/reset-quotas
+//	RateLimited(e)                 GET    /_emulator/counters        (rate_limited, quota_peak)
 //	SetMediaConfig(c),             POST   /_emulator/media-config    {"verified_domains":["media.example.com"],"processing_polls":-1}
 //	  MediaConfig()                GET    /_emulator/media-config
 //	Publish(id), Publishes()       GET    /_emulator/publish[?publish_id=...]
@@ -198,7 +230,7 @@
 //
 // media-config and upload-faults take a JSON object body. POST
 // /_emulator/media-config replaces the whole MediaConfig (members
-// verified_domains, verified_url_prefixes, unaudited, rate_limits,
+// verified_domains, verified_url_prefixes, unaudited,
 // max_pending_shares, max_posts_per_day, upload_url_ttl in nanoseconds,
 // processing_polls; unknown members are refused) and answers the
 // configuration in effect, defaults filled in. fail-publish's reason
@@ -213,7 +245,17 @@
 // delay (duration strings such as "250ms" or numbers of seconds), drop,
 // times. See Fault for what each does. Counters JSON:
 // {"calls":{"token":2,...},"grants":{"authorization_code":1,...},
-// "refresh_token_reuse":0}.
+// "refresh_token_reuse":0,"rate_limited":{"user_info":0,...},
+// "quota_peak":{"user_info":2,...}}.
+//
+// A quota in the quotas JSON is a string, as ParseQuota reads it ("100/2s",
+// "6/1m/token", "off"), or an object {"limit":100,"window":"2s",
+// "per_token":false}. GET /_emulator/quotas answers {"retry_after":false,
+// "quotas":[{"endpoint":"user_info","limit":600,"window":"1m0s",
+// "per_token":false,"in_window":3,"tokens":0,"peak":3,"rate_limited":0},
+// ...]} for every endpoint of QuotaEndpoints (limit 0 and no window for
+// one without a limit); POST and PUT answer the same. A bad member refuses
+// the whole request with 400 and changes nothing.
 //
 // GET /_emulator/avatar?open_id=...&size=... serves the SVG avatars of
 // users configured without an AvatarURL.

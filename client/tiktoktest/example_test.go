@@ -233,3 +233,40 @@ func ExampleServer_InjectUploadFault() {
 	// 416 bytes 0-999/1000
 	// complete=true chunks=1 requests=2 refused=1
 }
+
+// A quota lower than TikTok's, so that a test meets the 429 after two calls
+// instead of 600, with the Retry-After that TikTok may or may not send.
+func ExampleConfig_quotas() {
+	emu := tiktoktest.NewServer(tiktoktest.Config{
+		Quotas: map[tiktoktest.Endpoint]tiktoktest.Quota{
+			tiktoktest.EndpointUserInfo: {Limit: 2, Window: time.Minute},
+		},
+		QuotaRetryAfter: true,
+		// The window runs on the emulator's clock; a fixed one makes the
+		// wait exact.
+		Clock: func() time.Time { return time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC) },
+	})
+	defer emu.Close()
+	tok, _ := emu.IssueToken(tiktoktest.DefaultUsers()[0].OpenID, "user.info.basic")
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodGet, emu.URL+"/v2/user/info/?fields=open_id", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		var body struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, body.Error.Code, resp.Header.Values("Retry-After"))
+	}
+	c := emu.Counters()
+	fmt.Println("429s:", c.RateLimited[tiktoktest.EndpointUserInfo], "peak:", c.QuotaPeak[tiktoktest.EndpointUserInfo])
+	// Output:
+	// 200 ok []
+	// 200 ok []
+	// 429 rate_limit_exceeded [60]
+	// 429s: 1 peak: 3
+}

@@ -318,12 +318,18 @@ func (s *Server) RefreshTokenReuse() int {
 	return s.reuse
 }
 
-// ResetCounters sets every counter to zero.
+// ResetCounters sets every counter to zero, the 429s of spent quotas and
+// the quota peaks included. The requests counted against the quotas stay,
+// so a spent quota stays spent (ResetQuotas makes it whole).
 func (s *Server) ResetCounters() {
 	s.mu.Lock()
 	clear(s.calls)
 	clear(s.grantsOK)
 	s.reuse = 0
+	clear(s.rateLimited)
+	for _, st := range s.quotas {
+		st.peak = 0
+	}
 	s.mu.Unlock()
 }
 
@@ -337,6 +343,14 @@ type Counters struct {
 	Grants map[string]int `json:"grants"`
 	// RefreshTokenReuse is RefreshTokenReuse().
 	RefreshTokenReuse int `json:"refresh_token_reuse"`
+	// RateLimited counts the 429s sent because a quota was spent, per
+	// endpoint (every endpoint of QuotaEndpoints listed, zeros too).
+	RateLimited map[Endpoint]int `json:"rate_limited"`
+	// QuotaPeak is, per endpoint with a quota, the most requests that
+	// reached the quota check in any one window under one key, refused
+	// ones included (see QuotaStatus.Peak). A client that keeps TikTok's
+	// quotas never makes it pass the limit.
+	QuotaPeak map[Endpoint]int `json:"quota_peak"`
 }
 
 // Counters returns a snapshot of every counter.
@@ -347,9 +361,17 @@ func (s *Server) Counters() Counters {
 		Calls:             make(map[Endpoint]int),
 		Grants:            map[string]int{grantAuthorizationCode: 0, grantRefreshToken: 0, grantClientCredentials: 0},
 		RefreshTokenReuse: s.reuse,
+		RateLimited:       make(map[Endpoint]int),
+		QuotaPeak:         make(map[Endpoint]int),
 	}
 	for _, e := range s.endpoints() {
 		c.Calls[e] = s.calls[e]
+	}
+	for _, e := range QuotaEndpoints() {
+		c.RateLimited[e] = s.rateLimited[e]
+	}
+	for e, st := range s.quotas {
+		c.QuotaPeak[e] = st.peak
 	}
 	maps.Copy(c.Grants, s.grantsOK)
 	return c

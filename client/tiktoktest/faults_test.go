@@ -217,6 +217,19 @@ func TestCounters(t *testing.T) {
 			tiktoktest.EndpointPublishCancel: 0, tiktoktest.EndpointUpload: 0,
 		},
 		Grants: map[string]int{"authorization_code": 1, "refresh_token": 1, "client_credentials": 1},
+		// Every endpoint that can carry a quota, none refused.
+		RateLimited: map[tiktoktest.Endpoint]int{
+			tiktoktest.EndpointUserInfo: 0, tiktoktest.EndpointCreatorInfo: 0, tiktoktest.EndpointVideoList: 0,
+			tiktoktest.EndpointVideoQuery: 0, tiktoktest.EndpointVideoInit: 0, tiktoktest.EndpointInboxInit: 0,
+			tiktoktest.EndpointContentInit: 0, tiktoktest.EndpointPublishStatus: 0, tiktoktest.EndpointPublishCancel: 0,
+		},
+		// Every endpoint with a quota (TikTok's defaults; cancel has none):
+		// both user info requests fell in one window.
+		QuotaPeak: map[tiktoktest.Endpoint]int{
+			tiktoktest.EndpointUserInfo: 2, tiktoktest.EndpointCreatorInfo: 1, tiktoktest.EndpointVideoList: 0,
+			tiktoktest.EndpointVideoQuery: 0, tiktoktest.EndpointVideoInit: 0, tiktoktest.EndpointInboxInit: 0,
+			tiktoktest.EndpointContentInit: 0, tiktoktest.EndpointPublishStatus: 0,
+		},
 	}
 	assert.Equal(t, want, emu.Counters())
 	assert.Equal(t, 4, emu.Calls(tiktoktest.EndpointToken))
@@ -224,7 +237,11 @@ func TestCounters(t *testing.T) {
 	assert.Equal(t, 0, emu.Grants("password"))
 
 	emu.ResetCounters()
-	for e, n := range emu.Counters().Calls {
+	c := emu.Counters()
+	for e, n := range c.Calls {
+		assert.Zero(t, n, e)
+	}
+	for e, n := range c.QuotaPeak {
 		assert.Zero(t, n, e)
 	}
 	assert.Zero(t, emu.Grants("authorization_code"))

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,11 +29,6 @@ type MediaConfig struct {
 	// unaudited_client_can_only_post_to_private_accounts, and other posts
 	// are forced to SELF_ONLY. Default false.
 	Unaudited bool `json:"unaudited,omitempty"`
-	// RateLimits enforces TikTok's per-token limits: 6 inits per minute per
-	// init endpoint and 30 status fetches per minute (429
-	// rate_limit_exceeded with Retry-After). Default false, so tests may
-	// post quickly.
-	RateLimits bool `json:"rate_limits,omitempty"`
 	// MaxPendingShares is how many inbox shares (inbox video, MEDIA_UPLOAD
 	// photos) a user may have waiting in 24 hours before 403
 	// spam_risk_too_many_pending_share. Default 5, TikTok's figure;
@@ -78,7 +72,6 @@ type mediaState struct {
 	videos    map[string][]Video
 	publishes map[string]*publish
 	uploads   map[string]*publish // by upload_id
-	rate      map[string][]time.Time
 	faults    []*UploadFault
 }
 
@@ -111,8 +104,6 @@ func (s *Server) MediaConfig() MediaConfig {
 // Content Posting limits (tiktok-api §5), and the refusals of the media
 // rules.
 const (
-	initsPerMinute      = 6
-	statusPerMinute     = 30
 	maxVideoTitleUnits  = 2200
 	maxPhotoTitleUnits  = 90
 	maxPhotoDescUnits   = 4000
@@ -134,43 +125,6 @@ const (
 	codePendingShares   = "spam_risk_too_many_pending_share"
 	codeTooManyPosts    = "spam_risk_too_many_posts"
 )
-
-// rateLocked counts a call of the endpoint with the token and reports how
-// long to wait when more than limit calls fell in the last minute.
-func (m *mediaState) rateLocked(e Endpoint, token string, limit int, now time.Time) (time.Duration, bool) {
-	if m.rate == nil {
-		m.rate = make(map[string][]time.Time)
-	}
-	key := string(e) + " " + token
-	calls := slices.DeleteFunc(m.rate[key], func(t time.Time) bool { return !now.Before(t.Add(time.Minute)) })
-	if len(calls) >= limit {
-		m.rate[key] = calls
-		return calls[0].Add(time.Minute).Sub(now), false
-	}
-	m.rate[key] = append(calls, now)
-	return 0, true
-}
-
-// limitRate answers 429 when the media config enforces rate limits and the
-// token made more than limit calls to e in the last minute.
-func (s *Server) limitRate(w http.ResponseWriter, r *http.Request, e Endpoint, limit int) bool {
-	tok, _ := bearerToken(r)
-	now := s.Now()
-	s.media.mu.Lock()
-	enforce := s.media.cfgLocked().RateLimits
-	wait, ok := time.Duration(0), true
-	if enforce {
-		wait, ok = s.media.rateLocked(e, tok, limit, now)
-	}
-	s.media.mu.Unlock()
-	if ok {
-		return true
-	}
-	secs := int64((wait + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	s.writeAPIError(w, http.StatusTooManyRequests, "rate_limit_exceeded", describe("rate_limit_exceeded"))
-	return false
-}
 
 // utf16Units counts s in UTF-16 code units.
 func utf16Units(s string) int {

@@ -47,7 +47,7 @@ func (s *Server) startPublish(w http.ResponseWriter, r *http.Request, p *publish
 // scope video.publish).
 func (s *Server) serveVideoInit(w http.ResponseWriter, r *http.Request) {
 	b, ok := s.authenticate(w, r, scopeVideoPublish)
-	if !ok || !s.limitRate(w, r, EndpointVideoInit, initsPerMinute) {
+	if !ok {
 		return
 	}
 	var body struct {
@@ -106,7 +106,7 @@ func (s *Server) serveVideoInit(w http.ResponseWriter, r *http.Request) {
 // video.upload): source_info only.
 func (s *Server) serveInboxInit(w http.ResponseWriter, r *http.Request) {
 	b, ok := s.authenticate(w, r, scopeVideoUpload)
-	if !ok || !s.limitRate(w, r, EndpointInboxInit, initsPerMinute) {
+	if !ok {
 		return
 	}
 	var body struct {
@@ -164,9 +164,6 @@ func (s *Server) serveContentInit(w http.ResponseWriter, r *http.Request) {
 	}
 	if !b.has(scope) {
 		s.writeAPIError(w, http.StatusUnauthorized, "scope_not_authorized", msgScopeNotAuthorized)
-		return
-	}
-	if !s.limitRate(w, r, EndpointContentInit, initsPerMinute) {
 		return
 	}
 	cfg := s.MediaConfig()
@@ -254,7 +251,7 @@ func (s *Server) authPosting(w http.ResponseWriter, r *http.Request) (bearer, bo
 // servePublishStatus answers POST /v2/post/publish/status/fetch/.
 func (s *Server) servePublishStatus(w http.ResponseWriter, r *http.Request) {
 	b, ok := s.authPosting(w, r)
-	if !ok || !s.limitRate(w, r, EndpointPublishStatus, statusPerMinute) {
+	if !ok {
 		return
 	}
 	p, ok := s.findPublish(w, r, b)

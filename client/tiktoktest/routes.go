@@ -76,7 +76,8 @@ var routeTable = []routeEntry{
 	{http.MethodGet, pathAvatar, "", (*Server).serveAvatar},
 	{http.MethodGet, pathCover, "", (*Server).serveCover},
 
-	// Controls: faults, counters, tokens, consent, users, clock (control.go).
+	// Controls: faults, counters, tokens, consent, users, clock (control.go),
+	// quotas (quota.go).
 	{http.MethodGet, pathControl + "faults", "", (*Server).ctlListFaults},
 	{http.MethodPost, pathControl + "faults", "", (*Server).ctlInjectFault},
 	{http.MethodDelete, pathControl + "faults", "", (*Server).ctlClearFaults},
@@ -89,6 +90,10 @@ var routeTable = []routeEntry{
 	{http.MethodGet, pathControl + "users", "", (*Server).ctlUsers},
 	{http.MethodPost, pathControl + "advance-clock", "", (*Server).ctlAdvanceClock},
 	{http.MethodPost, pathControl + "issue-token", "", (*Server).ctlIssueToken},
+	{http.MethodGet, pathControl + "quotas", "", (*Server).ctlQuotas},
+	{http.MethodPost, pathControl + "quotas", "", (*Server).ctlSetQuotas},
+	{http.MethodPut, pathControl + "quotas", "", (*Server).ctlSetQuotas},
+	{http.MethodPost, pathControl + "reset-quotas", "", ctlAction((*Server).ResetQuotas)},
 
 	// Controls: posting and upload (post.go, upload.go).
 	{http.MethodGet, pathControl + "media-config", "", (*Server).ctlMediaConfig},

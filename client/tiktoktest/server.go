@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -89,6 +90,21 @@ type Config struct {
 	// the first user or the one chosen with ApproveAs. A request with
 	// disable_auto_auth=1 still shows the page, as TikTok does. Default false.
 	AutoApprove bool
+	// Quotas overrides TikTok's published limits (DefaultQuotas) endpoint
+	// by endpoint; a zero Quota removes that endpoint's limit. Keys must be
+	// in QuotaEndpoints. Past its quota an endpoint answers 429 with
+	// rate_limit_exceeded in TikTok's envelope. Default nil: TikTok's
+	// limits, so a client that sends too much finds out in its tests.
+	Quotas map[Endpoint]Quota
+	// NoQuotas starts with no quota at all (SetQuota can still set one),
+	// for tests and benchmarks that call an endpoint more often than TikTok
+	// allows. It cannot be combined with Quotas. Default false.
+	NoQuotas bool
+	// QuotaRetryAfter adds a Retry-After header (whole seconds until the
+	// oldest request in the window leaves it, at least 1) to the 429 of a
+	// spent quota. Default false: TikTok does not document sending one, so
+	// a client must cope without; turn it on to test the other case.
+	QuotaRetryAfter bool
 	// Logger receives one line per request (method, path, endpoint, status,
 	// duration; never a query string, header or body). Default nil: silent.
 	Logger *slog.Logger
@@ -97,7 +113,9 @@ type Config struct {
 // Validate reports the first problem that makes the configuration unusable:
 // an unknown scope, a redirect URI that is not absolute http(s) or has a
 // fragment, a user without an open ID, or two users sharing one, a negative
-// lifetime, an unknown PKCE policy. NewServer and NewHandler panic on such a
+// lifetime, an unknown PKCE policy, a quota for an endpoint not in
+// QuotaEndpoints, a negative limit or one without a window, or Quotas
+// together with NoQuotas. NewServer and NewHandler panic on such a
 // configuration.
 func (c Config) Validate() error {
 	for _, s := range c.Scopes {
@@ -126,6 +144,17 @@ func (c Config) Validate() error {
 	if c.PKCE != PKCEOptional && c.PKCE != PKCERequired {
 		return fmt.Errorf("tiktoktest: unknown PKCE policy %d", int(c.PKCE))
 	}
+	if c.NoQuotas && len(c.Quotas) > 0 {
+		return errors.New("tiktoktest: Quotas and NoQuotas are both set")
+	}
+	for _, e := range slices.Sorted(maps.Keys(c.Quotas)) {
+		if !isQuotaEndpoint(e) {
+			return fmt.Errorf("tiktoktest: endpoint %q takes no quota (those that do: %v)", e, QuotaEndpoints())
+		}
+		if err := c.Quotas[e].check(); err != nil {
+			return fmt.Errorf("tiktoktest: quota for %s: %s", e, err)
+		}
+	}
 	return nil
 }
 
@@ -138,6 +167,7 @@ func (c Config) withDefaults() Config {
 		c.ClientSecret = "test-client-secret"
 	}
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
+	c.Quotas = maps.Clone(c.Quotas)
 	if len(c.Scopes) == 0 {
 		c.Scopes = allScopes()
 	} else {
@@ -196,6 +226,10 @@ type Server struct {
 	grantsOK  map[string]int
 	reuse     int
 
+	quotas          map[Endpoint]*quotaState // endpoints with a limit (quota.go)
+	quotaRetryAfter bool
+	rateLimited     map[Endpoint]int
+
 	media mediaState // video, posting and upload endpoints (media.go)
 
 	closing   chan struct{} // closed by Close: ends injected delays at once
@@ -242,6 +276,7 @@ func NewHandler(cfg Config) *Server {
 		grantsOK: make(map[string]int),
 		routes:   make(map[string]*route),
 	}
+	s.initQuotas()
 	s.registerRoutes()
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s

@@ -430,8 +430,12 @@ func startEmulator(t *testing.T, bin string, ids []string) *emulator {
 	require.NoError(t, err)
 	usersFile := filepath.Join(t.TempDir(), "users.json")
 	require.NoError(t, os.WriteFile(usersFile, raw, 0o600))
+	// -no-quotas: each round sends a user info call per user and instance
+	// (600 with the default sizes) within seconds, on top of the logins, past
+	// TikTok's 600 a minute per app; refreshes, not quotas, are what this
+	// test checks.
 	p := start(t, "tiktokemu", baseEnv(), regexp.MustCompile(`^(http://\S+)$`), filepath.Join(bin, "tiktokemu"),
-		"-addr", "127.0.0.1:0", "-auto-approve", "-users", usersFile)
+		"-addr", "127.0.0.1:0", "-auto-approve", "-no-quotas", "-users", usersFile)
 	return &emulator{process: p, hc: &http.Client{Timeout: 30 * time.Second}}
 }
 

@@ -31,13 +31,25 @@
 //	                 TIKTOKEMU_INSECURE_ALLOW_REMOTE
 //	                                           allow a non-loopback listen address (the control endpoints
 //	                                           under /_emulator/ have no authentication)
+//	-no-quotas       TIKTOKEMU_NO_QUOTAS       enforce no quota (default false: TikTok's published limits)
+//	-quota           TIKTOKEMU_QUOTAS          ENDPOINT=LIMIT/WINDOW[/token|/app] or ENDPOINT=off, such as
+//	                                           user_info=100/2s; repeatable, or comma-separated
+//	                                           (default: TikTok's limits for every endpoint not named)
+//	-quota-retry-after
+//	                 TIKTOKEMU_QUOTA_RETRY_AFTER
+//	                                           send Retry-After with the 429 of a spent quota (default
+//	                                           false: TikTok documents none)
 //
 // The users file holds objects with TikTok's field names, for example
 // [{"open_id":"u1","display_name":"Dana","follower_count":10}]; see
-// tiktoktest.User. The control endpoints under /_emulator/ (faults,
-// counters, kill-access-tokens, revoke-all, deny-next-consent, approve-as,
-// users, advance-clock, issue-token) are described in package tiktoktest
-// and its README.md.
+// tiktoktest.User. Quotas are TikTok's published limits unless changed: 600
+// requests a minute per app for user info, video list and video query, and
+// per access token 20 a minute for creator info, 6 for each posting init
+// and 30 for the publish status; past one the endpoint answers 429
+// rate_limit_exceeded. The control endpoints under /_emulator/ (faults,
+// counters, quotas, reset-quotas, kill-access-tokens, revoke-all,
+// deny-next-consent, approve-as, users, advance-clock, issue-token) are
+// described in package tiktoktest and its README.md.
 package main
 
 import (

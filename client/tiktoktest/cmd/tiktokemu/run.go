@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,7 +42,52 @@ type options struct {
 	autoApprove   bool
 	usersFile     string
 	allowRemote   bool
+	noQuotas      bool
+	quotas        quotaFlag
+	retryAfter    bool
 	flagsExplicit map[string]bool
+}
+
+// quotaFlag collects -quota ENDPOINT=LIMIT/WINDOW[/token|/app] (or
+// ENDPOINT=off); it may be repeated, and one value may list several,
+// comma-separated, as the environment variable does. The last setting of
+// an endpoint wins.
+type quotaFlag map[tiktoktest.Endpoint]tiktoktest.Quota
+
+func (f *quotaFlag) String() string {
+	if f == nil || len(*f) == 0 {
+		return ""
+	}
+	parts := make([]string, 0, len(*f))
+	for _, e := range slices.Sorted(maps.Keys(*f)) {
+		parts = append(parts, string(e)+"="+(*f)[e].String())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f *quotaFlag) Set(v string) error {
+	set := quotaFlag{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		name, spec, ok := strings.Cut(item, "=")
+		if !ok || name == "" || spec == "" {
+			return fmt.Errorf("%q is not ENDPOINT=LIMIT/WINDOW[/token|/app] or ENDPOINT=off, such as user_info=100/2s", item)
+		}
+		e := tiktoktest.Endpoint(name)
+		if !slices.Contains(tiktoktest.QuotaEndpoints(), e) {
+			return fmt.Errorf("endpoint %q takes no quota (those that do: %v)", name, tiktoktest.QuotaEndpoints())
+		}
+		q, err := tiktoktest.ParseQuota(spec)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		set[e] = q
+	}
+	if *f == nil {
+		*f = quotaFlag{}
+	}
+	maps.Copy(*f, set)
+	return nil
 }
 
 // envNames maps each flag to its environment variable.
@@ -58,6 +105,9 @@ var envNames = map[string]string{
 	"auto-approve":               "TIKTOKEMU_AUTO_APPROVE",
 	"users":                      "TIKTOKEMU_USERS",
 	"insecure-allow-remote":      "TIKTOKEMU_INSECURE_ALLOW_REMOTE",
+	"no-quotas":                  "TIKTOKEMU_NO_QUOTAS",
+	"quota":                      "TIKTOKEMU_QUOTAS",
+	"quota-retry-after":          "TIKTOKEMU_QUOTA_RETRY_AFTER",
 }
 
 // parseFlags reads args, then fills every flag not given on the command line
@@ -79,6 +129,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.autoApprove, "auto-approve", false, "approve at once instead of showing the consent page")
 	fs.StringVar(&o.usersFile, "users", "", "JSON `file` with an array of users (default: built-in users)")
 	fs.BoolVar(&o.allowRemote, "insecure-allow-remote", false, "allow a non-loopback listen address (controls have no authentication)")
+	fs.BoolVar(&o.noQuotas, "no-quotas", false, "enforce no quota (default: TikTok's published limits)")
+	fs.Var(&o.quotas, "quota", "set an endpoint's quota to `ENDPOINT=LIMIT/WINDOW[/token]` (or ENDPOINT=off), such as user_info=100/2s; repeatable or comma-separated (default: TikTok's published limits)")
+	fs.BoolVar(&o.retryAfter, "quota-retry-after", false, "send Retry-After with the 429 of a spent quota (TikTok documents none)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: tiktokemu [flags]\n\nRuns a fake TikTok (Login Kit and Open API) for tests. Flags (each also read from the environment variable shown):")
 		fs.VisitAll(func(f *flag.Flag) {
@@ -123,6 +176,14 @@ func (o *options) config() (tiktoktest.Config, error) {
 		CodeTTL:                  o.codeTTL,
 		AcceptBase64URLChallenge: o.base64URL,
 		AutoApprove:              o.autoApprove,
+		NoQuotas:                 o.noQuotas,
+		QuotaRetryAfter:          o.retryAfter,
+	}
+	if len(o.quotas) > 0 {
+		cfg.Quotas = o.quotas
+	}
+	if o.noQuotas && len(o.quotas) > 0 {
+		return cfg, fmt.Errorf("%w: -no-quotas and -quota cannot be combined", errUsage)
 	}
 	if o.clientKey == "" || o.clientSecret == "" {
 		return cfg, fmt.Errorf("%w: client key and secret must not be empty", errUsage)
@@ -168,6 +229,15 @@ func readUsers(path string) ([]tiktoktest.User, error) {
 		return nil, fmt.Errorf("tiktokemu: users file %s holds no users", path)
 	}
 	return users, nil
+}
+
+// quotaSummary lists the quotas in effect for the start-up log line.
+func quotaSummary(qs map[tiktoktest.Endpoint]tiktoktest.Quota) string {
+	if len(qs) == 0 {
+		return "off"
+	}
+	f := quotaFlag(qs)
+	return f.String()
 }
 
 func splitList(s string) []string {
@@ -249,6 +319,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		slog.Any("redirect_uris", cfg.RedirectURIs),
 		slog.String("pkce", cfg.PKCE.String()),
 		slog.Bool("auto_approve", cfg.AutoApprove),
+		slog.String("quotas", quotaSummary(emu.Quotas())),
 		slog.Int("users", len(emu.Users())))
 
 	served := make(chan error, 1)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/internal/testutil"
 )
 
@@ -196,6 +198,17 @@ func TestRunBadInput(t *testing.T) {
 		{"duplicate users", []string{"-users", dup}, nil, true, "used twice"},
 		{"bad env duration", nil, map[string]string{"TIKTOKEMU_ACCESS_TTL": "abc"}, true, "TIKTOKEMU_ACCESS_TTL"},
 		{"bad env bool", nil, map[string]string{"TIKTOKEMU_AUTO_APPROVE": "maybe"}, true, "TIKTOKEMU_AUTO_APPROVE"},
+		{"quota without =", []string{"-quota", "user_info"}, nil, true, `"user_info" is not ENDPOINT=LIMIT/WINDOW`},
+		{"quota without spec", []string{"-quota", "user_info="}, nil, true, "is not ENDPOINT=LIMIT/WINDOW"},
+		{"quota for the token endpoint", []string{"-quota", "token=1/1s"}, nil, true, `endpoint "token" takes no quota`},
+		{"quota for an unknown endpoint", []string{"-quota", "userinfo=1/1s"}, nil, true, `endpoint "userinfo" takes no quota`},
+		{"quota of zero", []string{"-quota", "user_info=0/1s"}, nil, true, "the limit must be a positive integer"},
+		{"quota without unit", []string{"-quota", "user_info=5/2"}, nil, true, "the window must be a positive duration"},
+		{"quota with bad keying", []string{"-quota", "user_info=5/1s/user"}, nil, true, "the keying must be token or app"},
+		{"bad item in a list", []string{"-quota", "user_info=5/1s,video_list"}, nil, true, `"video_list" is not ENDPOINT`},
+		{"no quotas and a quota", []string{"-no-quotas", "-quota", "user_info=5/1s"}, nil, true, "-no-quotas and -quota cannot be combined"},
+		{"bad env quota", nil, map[string]string{"TIKTOKEMU_QUOTAS": "user_info=lots"}, true, "TIKTOKEMU_QUOTAS"},
+		{"bad env no quotas", nil, map[string]string{"TIKTOKEMU_NO_QUOTAS": "maybe"}, true, "TIKTOKEMU_NO_QUOTAS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -217,6 +230,8 @@ func TestRunBadInput(t *testing.T) {
 		assert.ErrorIs(t, err, flag.ErrHelp)
 		assert.Contains(t, stderr.String(), "TIKTOKEMU_REDIRECT_URIS")
 		assert.Contains(t, stderr.String(), "-auto-approve")
+		assert.Contains(t, stderr.String(), "-quota ENDPOINT=LIMIT/WINDOW[/token]")
+		assert.Contains(t, stderr.String(), "TIKTOKEMU_NO_QUOTAS")
 	})
 }
 
@@ -293,4 +308,105 @@ func TestRunStopsWithRequestInFlight(t *testing.T) {
 func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// quotaLines reads GET /_emulator/quotas as endpoint -> "limit/window[/token]".
+func quotaLines(t *testing.T, base string) (map[string]string, bool) {
+	t.Helper()
+	resp, err := http.Get(base + "/_emulator/quotas")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var st struct {
+		RetryAfter bool `json:"retry_after"`
+		Quotas     []struct {
+			Endpoint string `json:"endpoint"`
+			Limit    int    `json:"limit"`
+			Window   string `json:"window"`
+			PerToken bool   `json:"per_token"`
+		} `json:"quotas"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	out := map[string]string{}
+	for _, q := range st.Quotas {
+		if q.Limit == 0 {
+			continue
+		}
+		v := fmt.Sprintf("%d/%s", q.Limit, q.Window)
+		if q.PerToken {
+			v += "/token"
+		}
+		out[q.Endpoint] = v
+	}
+	return out, st.RetryAfter
+}
+
+func TestRunQuotas(t *testing.T) {
+	s := start(t, "-addr", "127.0.0.1:0", "-quota", "user_info=2/1h", "-quota", "creator_info=1/30s/token,video_list=off",
+		"-quota", "user_info=3/1m", "-quota-retry-after")
+	got, retryAfter := quotaLines(t, s.base)
+	assert.True(t, retryAfter)
+	assert.Equal(t, map[string]string{
+		"user_info": "3/1m0s", "creator_info": "1/30s/token", // the last -quota for an endpoint wins
+		"video_query": "600/1m0s", "video_init": "6/1m0s/token", "inbox_init": "6/1m0s/token",
+		"content_init": "6/1m0s/token", "publish_status": "30/1m0s/token",
+	}, got)
+
+	status, tok := postForm(t, s.base+"/_emulator/issue-token", url.Values{"open_id": {"-000Em4L1ceXq7ZpQ2vN8KwM3tFhDr5LbJcA"}})
+	require.Equal(t, http.StatusOK, status, "%v", tok)
+	at := tok["access_token"].(string)
+	userInfo := func() *http.Response {
+		req, err := http.NewRequest(http.MethodGet, s.base+"/v2/user/info/?fields=open_id", nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+at)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp
+	}
+	for range 3 {
+		require.Equal(t, http.StatusOK, userInfo().StatusCode)
+	}
+	resp := userInfo()
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Contains(t, []string{"59", "60"}, resp.Header.Get("Retry-After"))
+
+	require.NoError(t, s.stop())
+	assert.Contains(t, s.stderr.String(), `quotas="content_init=6/1m0s/token,creator_info=1/30s/token,inbox_init=6/1m0s/token,publish_status=30/1m0s/token,user_info=3/1m0s,video_init=6/1m0s/token,video_query=600/1m0s"`)
+	assert.Contains(t, s.stderr.String(), "status=429")
+}
+
+func TestRunQuotasFromEnvironment(t *testing.T) {
+	t.Run("quotas", func(t *testing.T) {
+		t.Setenv("TIKTOKEMU_QUOTAS", "user_info=1/1h, video_list=5/10s/token")
+		s := start(t, "-addr", "127.0.0.1:0")
+		got, retryAfter := quotaLines(t, s.base)
+		assert.False(t, retryAfter)
+		assert.Equal(t, "1/1h0m0s", got["user_info"])
+		assert.Equal(t, "5/10s/token", got["video_list"])
+		assert.Equal(t, "600/1m0s", got["video_query"], "the others keep TikTok's")
+	})
+	t.Run("none", func(t *testing.T) {
+		t.Setenv("TIKTOKEMU_NO_QUOTAS", "true")
+		t.Setenv("TIKTOKEMU_QUOTA_RETRY_AFTER", "true")
+		s := start(t, "-addr", "127.0.0.1:0")
+		got, retryAfter := quotaLines(t, s.base)
+		assert.True(t, retryAfter)
+		assert.Empty(t, got)
+		require.NoError(t, s.stop())
+		assert.Contains(t, s.stderr.String(), "quotas=off")
+	})
+}
+
+func TestQuotaFlag(t *testing.T) {
+	var f quotaFlag
+	assert.Equal(t, "", f.String())
+	require.NoError(t, f.Set("user_info=100/2s"))
+	require.NoError(t, f.Set("video_list=6/1m/token, user_info=off"))
+	assert.Equal(t, quotaFlag{
+		tiktoktest.EndpointUserInfo:  {},
+		tiktoktest.EndpointVideoList: {Limit: 6, Window: time.Minute, PerToken: true},
+	}, f)
+	assert.Equal(t, "user_info=off,video_list=6/1m0s/token", f.String())
+	assert.Error(t, f.Set("video_query=1/1s,bad"))
+	assert.NotContains(t, f, tiktoktest.EndpointVideoQuery, "a bad list sets nothing")
 }
