@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log"
 	"os"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -53,5 +54,30 @@ func Example() {
 		log.Printf("try again later: %v", err) // Redis or TikTok is down; the token is kept
 	default:
 		log.Printf("token for %s valid until %v", tok.OpenID, tok.Expiry)
+	}
+}
+
+// A Limiter shared by every instance of the app keeps TikTok's quotas
+// across all of them. The client asks it before each request; here it is
+// asked directly, for the app-wide quota of user info. The example needs
+// a Redis server, so it is compiled but not run.
+func ExampleNewLimiter() {
+	ctx := context.Background()
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
+	defer rdb.Close()
+
+	limiter, err := redisstore.NewLimiter(rdb, redisstore.LimiterConfig{Prefix: "myapp:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	q := client.DefaultQuotas()[client.EndpointUserInfo] // 600 a minute
+	wait, ok, err := limiter.Reserve(ctx, client.EndpointUserInfo, q, 10*time.Second)
+	switch {
+	case err != nil:
+		log.Printf("Redis is down, sending unbooked: %v", err)
+	case !ok:
+		log.Printf("rate limited: retry after %v", wait)
+	default:
+		time.Sleep(wait) // then send the request
 	}
 }
