@@ -51,8 +51,8 @@
 //
 // NewSQLReplayStore keeps the claims in a database/sql table (PostgreSQL,
 // SQLite or MySQL; bring your own driver), each claimed by one atomic
-// statement, and keeps a SHA-256 of each signature, not the signature.
-// Package webhooktest checks
+// statement; package tokenstore/redisstore has one on Redis. Both keep a
+// SHA-256 of each signature, not the signature. Package webhooktest checks
 // any ReplayStore, your own included, against the contract the handler
 // relies on.
 //

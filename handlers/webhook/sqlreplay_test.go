@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -261,6 +262,7 @@ func TestSQLReplayStoreSharedByHandlers(t *testing.T) {
 		h, err := webhook.New(webhook.Config{
 			ClientSecret: secret,
 			ReplayStore:  s,
+			Logger:       slog.New(slog.DiscardHandler),
 			OnEvent:      func(context.Context, webhook.Event) error { handled.Add(1); return nil },
 		})
 		require.NoError(t, err)

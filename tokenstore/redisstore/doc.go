@@ -1,9 +1,11 @@
 // Package redisstore keeps on Redis what the instances of an app share,
 // for apps with several instances that already run Redis: the token store
 // (tokenstore.Store, Leaser, Replacer and Lister; it passes package
-// storetest) and the client's quota counters (Limiter, a client.Limiter).
-// Both work the same on a single server, behind Sentinel and on a Cluster:
-// they take a redis.UniversalClient from github.com/redis/go-redis/v9.
+// storetest), the client's quota counters (Limiter, a client.Limiter) and
+// the webhook replay store (ReplayStore, a webhook.ReplayStore; it passes
+// package webhooktest). All work the same on a single server, behind
+// Sentinel and on a Cluster: they take a redis.UniversalClient from
+// github.com/redis/go-redis/v9.
 //
 //	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
 //	ring, err := tokenstore.ParseKeyRing(os.Getenv("TOKEN_KEYS"))
@@ -114,11 +116,31 @@
 // without Redis. When Redis cannot be reached, Reserve returns the error
 // and the client sends the request unbooked rather than fail it.
 //
+// # Webhook replays
+//
+// A ReplayStore records the signatures the webhook handler accepted, for
+// every instance at once:
+//
+//	replays, err := redisstore.NewReplayStore(rdb, redisstore.ReplayConfig{Prefix: "myapp:"})
+//	hook, err := webhook.New(webhook.Config{ClientSecret: secret, ReplayStore: replays})
+//
+// Each claim is a key of its own, named by the SHA-256 of the signature
+// (the signature itself is not kept):
+//
+//	tiktokkit:replay:<hex SHA-256 of the id>   a string, "1", that expires with the claim
+//
+// Claim is SET NX PX, atomic on the server, so of concurrent claims of one
+// signature exactly one wins; Release is DEL. Redis drops each key when its
+// claim expires, so nothing needs pruning.
+//
 // # Errors
 //
 // When Redis cannot be reached, every method returns an error that names
-// the operation and the key and says "Redis unreachable", wrapping the
-// driver's error; it is never tokenstore.ErrNotFound, so a Source keeps
-// the token and tries again on the next call. go-redis's own retries and
+// the operation and the key (but never a replay id, which is a signature)
+// and says "Redis unreachable", wrapping the driver's error. A Store's is
+// never tokenstore.ErrNotFound, so a Source keeps the token and tries
+// again on the next call; the client sends a request unbooked when its
+// Limiter fails; the webhook handler answers 500 when its ReplayStore
+// fails, so TikTok delivers the event again. go-redis's own retries and
 // timeouts (redis.UniversalOptions) decide how long a call waits first.
 package redisstore

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"log"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/redisstore"
 )
@@ -80,4 +82,26 @@ func ExampleNewLimiter() {
 	default:
 		time.Sleep(wait) // then send the request
 	}
+}
+
+// A webhook replay store shared by every instance of the app, so that a
+// replayed delivery is acknowledged and not handled again whichever
+// instance it reaches. The example needs a Redis server, so it is compiled
+// but not run.
+func ExampleNewReplayStore() {
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
+	defer rdb.Close()
+
+	replays, err := redisstore.NewReplayStore(rdb, redisstore.ReplayConfig{Prefix: "myapp:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	hook, err := webhook.New(webhook.Config{
+		ClientSecret: os.Getenv("TIKTOK_CLIENT_SECRET"),
+		ReplayStore:  replays,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /webhooks/tiktok", hook)
 }
