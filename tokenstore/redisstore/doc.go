@@ -99,7 +99,8 @@
 //
 // Reserve is one Lua script, atomic on the server. It reads the time from
 // the server (TIME), so instances whose clocks disagree still agree on
-// every window. It drops the send times that have left the window (at or
+// every window; this needs Redis 5 or later, which replicates what a
+// script wrote rather than the script. It drops the send times that have left the window (at or
 // before now minus the window); if fewer than the limit remain, the
 // request may go now, else when the limit-th most recent one leaves the
 // window; a pause in place moves that to its end. When the wait is longer
