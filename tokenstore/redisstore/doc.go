@@ -111,7 +111,8 @@
 // more of them than its limit. The wait is counted from the server's now,
 // so a caller that sleeps it after the answer comes back sends a little
 // late, never early. Pause is a script too: it sets the end of the pause
-// unless one already ends later, and the key expires then.
+// (d from now, or for a d of 0 when the oldest send time in the window
+// leaves it) unless one already ends later, and the key expires then.
 //
 // A Quota that limits nothing (Limit or Window zero or less) is answered
 // without Redis. When Redis cannot be reached, Reserve returns the error

@@ -125,16 +125,30 @@ redis.call('PEXPIRE', KEYS[1], slot - now + window)
 return {slot, now, 1}
 `)
 
-	// pauseScript: KEYS[1] the pause; ARGV the pause in ms. Sets the end
-	// of the pause to now + the pause unless it already ends later, and
-	// lets the key expire then.
+	// pauseScript: KEYS[1] the sorted set of booked send times, KEYS[2]
+	// the pause; ARGV the pause in ms (0: the rest of the window), window
+	// in ms. Sets the end of the pause to now + the pause, or for 0 to when
+	// the oldest send time in the window leaves it (a whole window when
+	// there is none), unless a pause already ends later, and lets the key
+	// expire then.
 	pauseScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local d = tonumber(ARGV[1])
-local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now + d > cur then
-	redis.call('SET', KEYS[1], now + d, 'PX', d)
+local window = tonumber(ARGV[2])
+local stop = now + d
+if d == 0 then
+	redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+	local s = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+	if s[2] then
+		stop = tonumber(s[2]) + window
+	else
+		stop = now + window
+	end
+end
+local cur = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stop > cur then
+	redis.call('SET', KEYS[2], stop, 'PX', stop - now)
 end
 return 1
 `)
@@ -183,17 +197,20 @@ func (l *Limiter) reserve(ctx context.Context, key string, q client.Quota, maxWa
 }
 
 // Pause implements client.Limiter: nothing more under key is booked before
-// d from now by the server's clock (rounded up to a millisecond). A pause
-// never shortens one already in place. A d of zero or less, or a Quota
-// that limits nothing (whose Reserve never asks Redis), does nothing.
+// d from now by the server's clock (rounded up to a millisecond), or, when
+// d is 0, before the oldest send time booked in the current window leaves
+// it (a whole window from now when none is booked). A pause never shortens
+// one already in place. A negative d, or a Quota that limits nothing
+// (whose Reserve never asks Redis), does nothing.
 func (l *Limiter) Pause(ctx context.Context, key string, q client.Quota, d time.Duration) error {
-	if q.Limit <= 0 || q.Window <= 0 || d <= 0 {
+	if q.Limit <= 0 || q.Window <= 0 || d < 0 {
 		return nil
 	}
 	if key == "" {
 		return errEmptyKey
 	}
-	if err := pauseScript.Run(ctx, l.rdb, []string{l.pauseKey(key)}, ceilMillis(d)).Err(); err != nil {
+	err := pauseScript.Run(ctx, l.rdb, []string{l.sentKey(key), l.pauseKey(key)}, ceilMillis(d), ceilMillis(q.Window)).Err()
+	if err != nil {
 		return fail("pause", key, err)
 	}
 	return nil

@@ -158,11 +158,10 @@ func TestLimiterPause(t *testing.T) {
 			l := newLimiter(t, rdb, "")
 			q := client.Quota{Limit: 100, Window: time.Minute}
 
-			require.NoError(t, l.Pause(ctx, "k", q, 0))
 			require.NoError(t, l.Pause(ctx, "k", q, -time.Second))
 			n, err := rdb.Exists(ctx, pauseKey(l, "k")).Result()
 			require.NoError(t, err)
-			assert.Zero(t, n, "a pause of zero or less does nothing")
+			assert.Zero(t, n, "a negative pause does nothing")
 
 			start := time.Now()
 			require.NoError(t, l.Pause(ctx, "k", q, 1500*time.Millisecond))
@@ -194,6 +193,43 @@ func TestLimiterPause(t *testing.T) {
 			require.NoError(t, err)
 			assert.True(t, ok, "a pause is per key")
 			assert.Zero(t, wait)
+		})
+	}
+}
+
+// TestLimiterPauseRestOfWindow: a pause of 0 (TikTok sent no Retry-After)
+// lasts until the oldest send time in the window leaves it, or a whole
+// window when none was booked.
+func TestLimiterPauseRestOfWindow(t *testing.T) {
+	for _, srv := range servers {
+		t.Run(srv.name, func(t *testing.T) {
+			ctx := t.Context()
+			rdb := srv.client(t)
+			l := newLimiter(t, rdb, "")
+			q := client.Quota{Limit: 100, Window: 2 * time.Second}
+
+			start := time.Now()
+			require.NoError(t, l.Pause(ctx, "idle", q, 0))
+			wait, ok, err := l.Reserve(ctx, "idle", q, 0)
+			require.NoError(t, err)
+			assert.False(t, ok)
+			assert.LessOrEqual(t, wait, q.Window, "a whole window when nothing was booked")
+			assert.Greater(t, wait, q.Window-time.Since(start)-time.Millisecond)
+
+			for range 2 {
+				_, ok, err := l.Reserve(ctx, "busy", q, 0)
+				require.NoError(t, err)
+				require.True(t, ok)
+			}
+			sent := booked(t, rdb, l, "busy")
+			require.NoError(t, l.Pause(ctx, "busy", q, 0))
+			end, err := rdb.Get(ctx, pauseKey(l, "busy")).Int64()
+			require.NoError(t, err)
+			assert.Equal(t, sent[0]+q.Window.Milliseconds(), end, "until the oldest send time leaves the window")
+			slot, _, ok, err := l.ReserveSlot(ctx, "busy", q, 0)
+			require.NoError(t, err)
+			assert.False(t, ok)
+			assert.Equal(t, end, slot.UnixMilli())
 		})
 	}
 }
