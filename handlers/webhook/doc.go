@@ -40,8 +40,21 @@
 // the tolerance, the time a signed request stays valid. The default is a
 // MemoryReplayStore of ReplayCacheSize signatures (default 10,000) that
 // forgets the one closest to expiry first when full. It lives in memory, so
-// each instance of an app run on several machines keeps its own; a store
-// shared by all instances (SQL, Redis) can implement ReplayStore instead.
+// each instance of an app run on several machines keeps its own. Apps with
+// several instances share one store instead, so that a replay is refused
+// whichever instance it reaches:
+//
+//	replays, err := webhook.NewSQLReplayStore(db, webhook.SQLReplayConfig{Dialect: webhook.Postgres})
+//	err = replays.Migrate(ctx) // or create the table from ReplaySchema
+//	hook, err := webhook.New(webhook.Config{ClientSecret: secret, ReplayStore: replays})
+//	// now and then: replays.Prune(ctx)
+//
+// NewSQLReplayStore keeps the claims in a database/sql table (PostgreSQL,
+// SQLite or MySQL; bring your own driver), each claimed by one atomic
+// statement; package tokenstore/redisstore has one on Redis. Both keep a
+// SHA-256 of each signature, not the signature. Package webhooktest checks
+// any ReplayStore, your own included, against the contract the handler
+// relies on.
 //
 // # Events
 //

@@ -1,11 +1,13 @@
 package redisstore_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/internal/testredis"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/redisstore"
@@ -207,4 +209,49 @@ func BenchmarkPaired(b *testing.B) {
 				return rdb.Del(ctx, bareKey).Err()
 			})
 	})
+}
+
+// BenchmarkLimiterReserve compares the limiter's Reserve (the reserve
+// script) with a bare GET through the same client, alternating them (see
+// paired). "granted" books every request, with a window short enough
+// that the set holds a few hundred send times, as a quota of 600 a minute
+// does; "full" is a quota of 600 a minute already spent, refused with
+// maxWait 0. Both are one round trip; the difference is the work of the
+// script on the server.
+func BenchmarkLimiterReserve(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		q       client.Quota
+		maxWait time.Duration
+		ok      bool
+	}{
+		{"granted", client.Quota{Limit: 1 << 30, Window: 50 * time.Millisecond}, -1, true},
+		{"full", client.Quota{Limit: 600, Window: time.Minute}, 0, false},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			rdb := testredis.Client(b)
+			l := newLimiter(b, rdb, "")
+			ctx := b.Context()
+			bareKey := l.Prefix() + "bare"
+			if err := rdb.Set(ctx, bareKey, "1", 0).Err(); err != nil {
+				b.Fatal(err)
+			}
+			if !tc.ok {
+				for range tc.q.Limit {
+					if _, _, err := l.Reserve(ctx, "k", tc.q, -1); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			paired(b,
+				func() error {
+					_, ok, err := l.Reserve(ctx, "k", tc.q, tc.maxWait)
+					if err == nil && ok != tc.ok {
+						return fmt.Errorf("Reserve: ok %v", ok)
+					}
+					return err
+				},
+				func() error { return rdb.Get(ctx, bareKey).Err() })
+		})
+	}
 }

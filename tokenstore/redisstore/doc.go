@@ -1,8 +1,11 @@
-// Package redisstore is a token store on Redis, for apps with several
-// instances that already run Redis. It implements tokenstore.Store,
-// Leaser, Replacer and Lister, passes package storetest, and works the
-// same on a single server, behind Sentinel and on a Cluster: it takes a
-// redis.UniversalClient from github.com/redis/go-redis/v9.
+// Package redisstore keeps on Redis what the instances of an app share,
+// for apps with several instances that already run Redis: the token store
+// (tokenstore.Store, Leaser, Replacer and Lister; it passes package
+// storetest), the client's quota counters (Limiter, a client.Limiter) and
+// the webhook replay store (ReplayStore, a webhook.ReplayStore; it passes
+// package webhooktest). All work the same on a single server, behind
+// Sentinel and on a Cluster: they take a redis.UniversalClient from
+// github.com/redis/go-redis/v9.
 //
 //	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
 //	ring, err := tokenstore.ParseKeyRing(os.Getenv("TOKEN_KEYS"))
@@ -79,11 +82,67 @@
 // decrypted any more is replaced if it was written for old, and left
 // alone (false, nil) otherwise.
 //
+// # Quotas
+//
+// A Limiter counts the requests of every instance against TikTok's
+// quotas, so that together they never send more than a client.Quota
+// allows in any sliding window. NewLimiter takes the same client:
+//
+//	limiter, err := redisstore.NewLimiter(rdb, redisstore.LimiterConfig{Prefix: "myapp:"})
+//
+// A limiter key (an endpoint name, and for a per-token quota a
+// fingerprint of the token) has two Redis keys under one hash tag, so
+// that its script runs on one Cluster slot:
+//
+//	tiktokkit:quota:{<base64url of the key>}:sent    a sorted set: the booked send times
+//	tiktokkit:quota:{<base64url of the key>}:pause   a string: when a pause ends
+//
+// Reserve is one Lua script, atomic on the server. It reads the time from
+// the server (TIME), so instances whose clocks disagree still agree on
+// every window; this needs Redis 5 or later, which replicates what a
+// script wrote rather than the script. It drops the send times that have left the window (at or
+// before now minus the window); if fewer than the limit remain, the
+// request may go now, else when the limit-th most recent one leaves the
+// window; a pause in place moves that to its end. When the wait is longer
+// than the caller's maxWait it books nothing; otherwise it adds the moment
+// to the set (scores in Unix milliseconds, each member unique) and lets
+// the set expire when that moment leaves the window. Every request
+// granted is therefore a booked moment, and no window of the quota holds
+// more of them than its limit. The wait is counted from the server's now,
+// so a caller that sleeps it after the answer comes back sends a little
+// late, never early. Pause is a script too: it sets the end of the pause
+// (d from now, or for a d of 0 when the oldest send time in the window
+// leaves it) unless one already ends later, and the key expires then.
+//
+// A Quota that limits nothing (Limit or Window zero or less) is answered
+// without Redis. When Redis cannot be reached, Reserve returns the error
+// and the client sends the request unbooked rather than fail it.
+//
+// # Webhook replays
+//
+// A ReplayStore records the signatures the webhook handler accepted, for
+// every instance at once:
+//
+//	replays, err := redisstore.NewReplayStore(rdb, redisstore.ReplayConfig{Prefix: "myapp:"})
+//	hook, err := webhook.New(webhook.Config{ClientSecret: secret, ReplayStore: replays})
+//
+// Each claim is a key of its own, named by the SHA-256 of the signature
+// (the signature itself is not kept):
+//
+//	tiktokkit:replay:<hex SHA-256 of the id>   a string, "1", that expires with the claim
+//
+// Claim is SET NX PX, atomic on the server, so of concurrent claims of one
+// signature exactly one wins; Release is DEL. Redis drops each key when its
+// claim expires, so nothing needs pruning.
+//
 // # Errors
 //
 // When Redis cannot be reached, every method returns an error that names
-// the operation and the key and says "Redis unreachable", wrapping the
-// driver's error; it is never tokenstore.ErrNotFound, so a Source keeps
-// the token and tries again on the next call. go-redis's own retries and
+// the operation and the key (but never a replay id, which is a signature)
+// and says "Redis unreachable", wrapping the driver's error. A Store's is
+// never tokenstore.ErrNotFound, so a Source keeps the token and tries
+// again on the next call; the client sends a request unbooked when its
+// Limiter fails; the webhook handler answers 500 when its ReplayStore
+// fails, so TikTok delivers the event again. go-redis's own retries and
 // timeouts (redis.UniversalOptions) decide how long a call waits first.
 package redisstore

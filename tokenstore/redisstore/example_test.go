@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"log"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 	"github.com/tiktokkit/tiktokkit/tokenstore/redisstore"
 )
@@ -54,4 +57,51 @@ func Example() {
 	default:
 		log.Printf("token for %s valid until %v", tok.OpenID, tok.Expiry)
 	}
+}
+
+// A Limiter shared by every instance of the app keeps TikTok's quotas
+// across all of them. The client asks it before each request; here it is
+// asked directly, for the app-wide quota of user info. The example needs
+// a Redis server, so it is compiled but not run.
+func ExampleNewLimiter() {
+	ctx := context.Background()
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
+	defer rdb.Close()
+
+	limiter, err := redisstore.NewLimiter(rdb, redisstore.LimiterConfig{Prefix: "myapp:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	q := client.DefaultQuotas()[client.EndpointUserInfo] // 600 a minute
+	wait, ok, err := limiter.Reserve(ctx, client.EndpointUserInfo, q, 10*time.Second)
+	switch {
+	case err != nil:
+		log.Printf("Redis is down, sending unbooked: %v", err)
+	case !ok:
+		log.Printf("rate limited: retry after %v", wait)
+	default:
+		time.Sleep(wait) // then send the request
+	}
+}
+
+// A webhook replay store shared by every instance of the app, so that a
+// replayed delivery is acknowledged and not handled again whichever
+// instance it reaches. The example needs a Redis server, so it is compiled
+// but not run.
+func ExampleNewReplayStore() {
+	rdb := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"localhost:6379"}})
+	defer rdb.Close()
+
+	replays, err := redisstore.NewReplayStore(rdb, redisstore.ReplayConfig{Prefix: "myapp:"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	hook, err := webhook.New(webhook.Config{
+		ClientSecret: os.Getenv("TIKTOK_CLIENT_SECRET"),
+		ReplayStore:  replays,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("POST /webhooks/tiktok", hook)
 }
