@@ -456,3 +456,28 @@ func TestMethods(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingTooLarge: a pending login that would not fit in a cookie
+// drops its return_to for the default; if it still does not fit, the
+// login fails with ErrSession rather than set a cookie the browser drops.
+func TestPendingTooLarge(t *testing.T) {
+	a, _ := newTestAuth(t, "http://127.0.0.1:1")
+	p := newPending(a, "/"+strings.Repeat("x", 2000))
+	for i := range 100 {
+		p.Scopes = append(p.Scopes, fmt.Sprintf("scope.%03d", i))
+	}
+	rec := httptest.NewRecorder()
+	require.NoError(t, a.addPending(rec, httptest.NewRequest(http.MethodGet, "/", nil), p))
+	cookies := rec.Result().Cookies()
+	require.Len(t, cookies, 1)
+	got, err := a.openPending(cookies[0])
+	require.NoError(t, err)
+	assert.Equal(t, "/", got.ReturnTo)
+	assert.Equal(t, p.Scopes, got.Scopes)
+
+	for i := range 400 {
+		p.Scopes = append(p.Scopes, fmt.Sprintf("more.%03d", i))
+	}
+	err = a.addPending(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), p)
+	require.ErrorIs(t, err, ErrSession)
+}

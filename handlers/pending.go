@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -30,9 +31,10 @@ const (
 	hostPrefix = "__Host-"
 	// pendingKeyInfo is the HKDF info of the pending-login sealing key.
 	pendingKeyInfo = "tiktokkit handlers pending login v1"
-	// maxPendingCookie bounds the value of a pending-login cookie read back;
-	// a genuine one is well under 1 KiB.
-	maxPendingCookie = 2048
+	// maxPendingCookie bounds the name and value of a pending-login
+	// cookie, below the 4096 bytes every browser keeps. A typical one is
+	// about 500 bytes; a return_to near its 2048-byte limit makes it larger.
+	maxPendingCookie = 4000
 	// maxPendingScan bounds how many pending-login cookies one request
 	// looks at (a browser sends what it has; the rest are left alone).
 	maxPendingScan = 64
@@ -44,6 +46,9 @@ const (
 
 // errPendingUnreadable is why a pending-login cookie did not open.
 var errPendingUnreadable = errors.New("does not open")
+
+// errPendingTooLarge: the sealed pending login would not fit in a cookie.
+var errPendingTooLarge = fmt.Errorf("%w: pending login too large for a cookie", ErrSession)
 
 // pendingLogin is a login started by Login and waiting for its callback. It
 // travels sealed in a cookie of its own and is used at most once.
@@ -96,15 +101,21 @@ func usedID(state string) string {
 // additional data of the seal, so a sealed value does not open under
 // another name.
 func (a *Auth) sealPending(p pendingLogin) (*http.Cookie, error) {
-	plain, err := json.Marshal(p)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // '&' in return_to stays one byte
+	if err := enc.Encode(p); err != nil {
 		return nil, fmt.Errorf("%w: encode pending login: %w", ErrSession, err)
 	}
+	plain := buf.Bytes()
 	name := a.pendingCookieName(p.State)
 	nonce := make([]byte, a.aead.NonceSize(), a.aead.NonceSize()+len(plain)+a.aead.Overhead())
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
 	sealed := a.aead.Seal(nonce, nonce, plain, []byte(name))
 	c := a.pendingCookie(name, base64.RawURLEncoding.EncodeToString(sealed))
+	if len(c.Name)+len(c.Value) > maxPendingCookie {
+		return nil, errPendingTooLarge
+	}
 	c.MaxAge = int((a.pendingTTL + time.Second - 1) / time.Second)
 	return c, nil
 }
@@ -112,7 +123,7 @@ func (a *Auth) sealPending(p pendingLogin) (*http.Cookie, error) {
 // openPending opens a pending-login cookie read from a request.
 func (a *Auth) openPending(c *http.Cookie) (pendingLogin, error) {
 	var p pendingLogin
-	if len(c.Value) > maxPendingCookie {
+	if len(c.Name)+len(c.Value) > maxPendingCookie {
 		return p, errPendingUnreadable
 	}
 	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
@@ -192,6 +203,13 @@ func (a *Auth) addPending(w http.ResponseWriter, r *http.Request, p pendingLogin
 		}
 	}
 	c, err := a.sealPending(p)
+	if errors.Is(err, errPendingTooLarge) && p.ReturnTo != a.defaultReturnTo {
+		// Configured scopes and URLs are small; a long return_to is not.
+		a.logger.LogAttrs(r.Context(), slog.LevelInfo, "tiktok login: return_to too long for the pending-login cookie, replaced by the default",
+			slog.Int("return_to_bytes", len(p.ReturnTo)))
+		p.ReturnTo = a.defaultReturnTo
+		c, err = a.sealPending(p)
+	}
 	if err != nil {
 		return err
 	}

@@ -324,3 +324,18 @@ func TestHeadersOnce(t *testing.T) {
 		assert.Len(t, answers[name].Header.Values("Cache-Control"), 1, "%s does not write the session", name)
 	}
 }
+
+// TestLongReturnTo: a return_to at its length limit, full of characters
+// that JSON likes to escape, still fits in the pending-login cookie and is
+// kept.
+func TestLongReturnTo(t *testing.T) {
+	a := newApp(t, appOptions{tls: true})
+	b := a.newBrowser()
+	rt := "/search?" + strings.Repeat("a=b&", 509)
+	require.True(t, handlers.SafeReturnTo(rt))
+	require.LessOrEqual(t, len(rt), 2048)
+	cb := b.toCallback("/auth/tiktok/login?return_to=" + url.QueryEscape(rt))
+	r := b.Get(cb)
+	require.Equal(t, http.StatusFound, r.Status, r.Body)
+	assert.Equal(t, rt, r.Location())
+}
