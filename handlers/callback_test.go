@@ -481,3 +481,28 @@ func TestPendingTooLarge(t *testing.T) {
 	err = a.addPending(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), p)
 	require.ErrorIs(t, err, ErrSession)
 }
+
+// FuzzOpenPending feeds arbitrary cookie values to the opening of a
+// pending-login cookie: it must never panic, and nothing but a value sealed
+// by the handlers opens.
+func FuzzOpenPending(f *testing.F) {
+	a, _ := newTestAuth(f, "http://127.0.0.1:1")
+	p := newPending(a, "/me")
+	genuine := sealed(f, a, p)
+	f.Add(genuine.Value)
+	f.Add(genuine.Value[:len(genuine.Value)-1])
+	f.Add("")
+	f.Add("AAAA")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, value string) {
+		got, err := a.openPending(&http.Cookie{Name: genuine.Name, Value: value})
+		if value == genuine.Value {
+			require.NoError(t, err)
+			assert.Equal(t, p.State, got.State)
+			return
+		}
+		if err == nil {
+			t.Fatalf("opened a value the handlers did not seal: %q", value)
+		}
+	})
+}

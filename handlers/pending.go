@@ -126,7 +126,7 @@ func (a *Auth) openPending(c *http.Cookie) (pendingLogin, error) {
 	if len(c.Name)+len(c.Value) > maxPendingCookie {
 		return p, errPendingUnreadable
 	}
-	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
+	sealed, err := base64.RawURLEncoding.Strict().DecodeString(c.Value)
 	if err != nil || len(sealed) < a.aead.NonceSize()+a.aead.Overhead() {
 		return p, errPendingUnreadable
 	}
