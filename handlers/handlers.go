@@ -22,7 +22,7 @@ import (
 const (
 	// DefaultPendingTTL is how long a started login waits for its callback.
 	DefaultPendingTTL = 10 * time.Minute
-	// DefaultMaxPending is how many logins a session may have waiting at
+	// DefaultMaxPending is how many logins a browser may have waiting at
 	// once (one per browser tab, say).
 	DefaultMaxPending = 5
 )
