@@ -362,6 +362,7 @@ func TestNewValidates(t *testing.T) {
 		{"bad scope", ok(Config{Scopes: []string{"a,b"}})},
 		{"empty step-up scope", ok(Config{StepUpScopes: []string{""}})},
 		{"negative TTL", ok(Config{PendingTTL: -time.Second})},
+		{"short pending-login key", ok(Config{PendingLoginKey: []byte("too short")})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -505,4 +506,33 @@ func FuzzOpenPending(f *testing.F) {
 			t.Fatalf("opened a value the handlers did not seal: %q", value)
 		}
 	})
+}
+
+// TestPendingLoginKey: the cookies are sealed under PendingLoginKey when
+// it is set, so instances with the same key open each other's whatever
+// their client secret, and an instance with another key does not.
+func TestPendingLoginKey(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	build := func(secret string, key []byte) *Auth {
+		c, err := client.New(client.Config{ClientKey: "k", ClientSecret: secret,
+			RedirectURL: "https://app.example/auth/tiktok/callback"})
+		require.NoError(t, err)
+		src, err := tokenstore.NewSource(tokenstore.SourceConfig{Store: tokenstore.NewMemory(), Client: c})
+		require.NoError(t, err)
+		a, err := New(Config{Tokens: src, Sessions: scs.New(), PendingLoginKey: key, Logger: discardLogger()})
+		require.NoError(t, err)
+		return a
+	}
+	one, two := build("secret-one", key), build("secret-two", key)
+	p := newPending(one, "/me")
+	got, err := two.openPending(sealed(t, one, p))
+	require.NoError(t, err)
+	assert.Equal(t, p.State, got.State)
+
+	_, err = build("secret-one", nil).openPending(sealed(t, one, p))
+	assert.Error(t, err, "the client secret is another key")
+	a, b := build("same", nil), build("same", nil)
+	_, err = b.openPending(sealed(t, a, p))
+	assert.NoError(t, err, "by default the client secret is the key")
+	assert.True(t, strings.HasPrefix(sealed(t, a, p).Name, "__Host-"), "https redirect URL: __Host- cookies")
 }

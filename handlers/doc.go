@@ -91,7 +91,9 @@
 // no-cache="Set-Cookie" after the handler has written its headers; caches
 // combine the two into "no-store, no-cache=Set-Cookie", which still
 // forbids storing the answer. Login does not write the session, so its
-// answer, which carries the state in its Location, has exactly one.
+// answer, which carries the state in its Location, has exactly one (unless
+// scs's IdleTimeout is set, which makes scs write the session on every
+// request).
 //
 // Secrets: no token reaches a URL, a log line or an error page, and these
 // handlers never log a code or a state (the callback URL that carries them
