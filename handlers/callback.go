@@ -111,7 +111,7 @@ func hasControl(s string) bool {
 }
 
 func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
+	authHeaders(w)
 	// Not even HEAD: a link checker must not use up the pending login.
 	if r.Method != http.MethodGet {
 		w.Header().Set("Allow", http.MethodGet)
@@ -128,7 +128,7 @@ func (a *Auth) serveCallback(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	p, err := a.takePending(ctx, q.State)
+	p, err := a.takePending(w, r, q.State)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -94,7 +94,7 @@ func FuzzParseCallbackQuery(f *testing.F) {
 	})
 }
 
-// FuzzCallback sends arbitrary queries to the callback of a session with a
+// FuzzCallback sends arbitrary queries to the callback of a browser with a
 // pending login: it must never panic, never exchange a code, and answer
 // with a 4xx unless the state is the pending one.
 func FuzzCallback(f *testing.F) {
@@ -103,29 +103,34 @@ func FuzzCallback(f *testing.F) {
 	f.Add("code=a&code=b")
 	f.Add("state=%ff%fe&code=\x00")
 	a, sm := newTestAuth(f, "http://127.0.0.1:1")
-	var pendingState string
 	f.Fuzz(func(t *testing.T, raw string) {
-		var status int
-		h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx := r.Context()
-			p := pendingLogin{State: client.GenerateState(), Verifier: client.GenerateVerifier(),
-				ReturnTo: "/", RedirectURL: a.redirectURL, Created: a.client.Now()}
-			pendingState = p.State
-			require.NoError(t, a.addPending(ctx, p))
-			rec := httptest.NewRecorder()
-			r2 := r.Clone(ctx)
-			r2.URL.RawQuery = raw
-			a.serveCallback(rec, r2)
-			status = rec.Code
-		}))
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
-		if strings.Contains(raw, pendingState) {
+		p := newPending(a, "/")
+		req := httptest.NewRequest(http.MethodGet, "/callback", nil)
+		req.URL.RawQuery = raw
+		req.AddCookie(sealed(t, a, p))
+		rec := httptest.NewRecorder()
+		sm.LoadAndSave(a.Callback()).ServeHTTP(rec, req)
+		if strings.Contains(raw, p.State) {
 			return
 		}
-		if status < 400 || status >= 500 {
-			t.Fatalf("query %q answered %d", raw, status)
+		if rec.Code < 400 || rec.Code >= 500 {
+			t.Fatalf("query %q answered %d", raw, rec.Code)
 		}
 	})
+}
+
+// newPending returns a fresh pending login as Login makes it.
+func newPending(a *Auth, returnTo string) pendingLogin {
+	return pendingLogin{State: client.GenerateState(), Verifier: client.GenerateVerifier(),
+		ReturnTo: returnTo, RedirectURL: a.redirectURL, Created: a.client.Now()}
+}
+
+// sealed returns the cookie that carries p.
+func sealed(tb testing.TB, a *Auth, p pendingLogin) *http.Cookie {
+	tb.Helper()
+	c, err := a.sealPending(p)
+	require.NoError(tb, err)
+	return &http.Cookie{Name: c.Name, Value: c.Value}
 }
 
 // newTestAuth returns handlers whose client points at apiURL (nothing
@@ -144,36 +149,123 @@ func newTestAuth(tb testing.TB, apiURL string) (*Auth, *scs.SessionManager) {
 	return a, sm
 }
 
+// TestTakePending checks the lookup of a pending login by the callback's
+// state: only the exact state finds it, a wrong one leaves it usable, and
+// once used it is refused even when its cookie comes back.
 func TestTakePending(t *testing.T) {
 	a, sm := newTestAuth(t, "http://127.0.0.1:1")
-	state := client.GenerateState()
 	tests := []struct {
 		name  string
-		given string
+		given func(state string) string
 		want  error
 	}{
-		{"same", state, nil},
-		{"last byte differs", state[:len(state)-1] + flip(state[len(state)-1]), ErrStateMismatch},
-		{"first byte differs", flip(state[0]) + state[1:], ErrStateMismatch},
-		{"prefix", state[:len(state)-1], ErrStateMismatch},
-		{"longer", state + "x", ErrStateMismatch},
-		{"empty", "", ErrStateMismatch},
+		{"same", func(s string) string { return s }, nil},
+		{"last byte differs", func(s string) string { return s[:len(s)-1] + flip(s[len(s)-1]) }, ErrStateMismatch},
+		{"first byte differs", func(s string) string { return flip(s[0]) + s[1:] }, ErrStateMismatch},
+		{"prefix", func(s string) string { return s[:len(s)-1] }, ErrStateMismatch},
+		{"longer", func(s string) string { return s + "x" }, ErrStateMismatch},
+		{"empty", func(string) string { return "" }, ErrStateMismatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			p := newPending(a, "/")
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.AddCookie(sealed(t, a, p))
 			h := sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				ctx := r.Context()
-				require.NoError(t, a.addPending(ctx, pendingLogin{State: state, Created: a.client.Now()}))
-				p, err := a.takePending(ctx, tc.given)
+				got, err := a.takePending(w, r, tc.given(p.State))
 				require.ErrorIs(t, err, tc.want)
-				if tc.want == nil {
-					assert.Equal(t, state, p.State)
+				if tc.want != nil {
+					// A wrong state disturbs nothing: the login still completes.
+					got, err = a.takePending(w, r, p.State)
+					require.NoError(t, err)
 				}
-				// Used once, whatever the outcome.
-				_, err = a.takePending(ctx, state)
+				assert.Equal(t, p.State, got.State)
+				// Used once: the same cookie sent again is refused.
+				_, err = a.takePending(w, r, p.State)
 				require.ErrorIs(t, err, ErrNoPendingLogin)
 			}))
-			h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+			h.ServeHTTP(httptest.NewRecorder(), req)
+		})
+	}
+}
+
+// TestTakePendingCookies checks what a callback does with the cookie it
+// finds: a damaged or foreign one is refused and deleted, an expired one is
+// refused and deleted, and in no case is another login's cookie touched.
+func TestTakePendingCookies(t *testing.T) {
+	a, sm := newTestAuth(t, "http://127.0.0.1:1")
+	other, _ := newTestAuth(t, "http://127.0.0.1:1")
+	other.aead, _ = newPendingAEAD([]byte("another key, at least thirty-two bytes long"))
+	tests := []struct {
+		name   string
+		cookie func(p pendingLogin) *http.Cookie
+		want   error
+	}{
+		{"flipped byte", func(p pendingLogin) *http.Cookie {
+			c := sealed(t, a, p)
+			b := []byte(c.Value)
+			b[len(b)/2] = flip(b[len(b)/2])[0]
+			c.Value = string(b)
+			return c
+		}, ErrBadPendingLogin},
+		{"truncated", func(p pendingLogin) *http.Cookie {
+			c := sealed(t, a, p)
+			c.Value = c.Value[:20]
+			return c
+		}, ErrBadPendingLogin},
+		{"not base64", func(p pendingLogin) *http.Cookie {
+			c := sealed(t, a, p)
+			c.Value = "%%%"
+			return c
+		}, ErrBadPendingLogin},
+		{"too long", func(p pendingLogin) *http.Cookie {
+			c := sealed(t, a, p)
+			c.Value = strings.Repeat("A", maxPendingCookie+1)
+			return c
+		}, ErrBadPendingLogin},
+		{"another key", func(p pendingLogin) *http.Cookie {
+			c := sealed(t, other, p)
+			return c
+		}, ErrBadPendingLogin},
+		{"sealed under another name", func(p pendingLogin) *http.Cookie {
+			q := newPending(a, "/")
+			c := sealed(t, a, q)
+			c.Name = a.pendingCookieName(p.State)
+			return c
+		}, ErrBadPendingLogin},
+		{"expired", func(p pendingLogin) *http.Cookie {
+			p.Created = p.Created.Add(-a.pendingTTL)
+			return sealed(t, a, p)
+		}, ErrLoginExpired},
+		{"from the future", func(p pendingLogin) *http.Cookie {
+			p.Created = p.Created.Add(2 * time.Minute)
+			return sealed(t, a, p)
+		}, ErrLoginExpired},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPending(a, "/")
+			bystander := newPending(a, "/other")
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.AddCookie(tc.cookie(p))
+			req.AddCookie(sealed(t, a, bystander))
+			rec := httptest.NewRecorder()
+			sm.LoadAndSave(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, err := a.takePending(w, r, p.State)
+				require.ErrorIs(t, err, tc.want)
+				assert.Equal(t, http.StatusBadRequest, StatusCode(err))
+				// The other login is still there and still works.
+				got, err := a.takePending(w, r, bystander.State)
+				require.NoError(t, err)
+				assert.Equal(t, "/other", got.ReturnTo)
+			})).ServeHTTP(rec, req)
+			deleted := map[string]bool{}
+			for _, c := range rec.Result().Cookies() {
+				if c.MaxAge < 0 {
+					deleted[c.Name] = true
+				}
+			}
+			assert.True(t, deleted[a.pendingCookieName(p.State)], "the refused cookie is deleted")
 		})
 	}
 }
@@ -270,6 +362,7 @@ func TestNewValidates(t *testing.T) {
 		{"bad scope", ok(Config{Scopes: []string{"a,b"}})},
 		{"empty step-up scope", ok(Config{StepUpScopes: []string{""}})},
 		{"negative TTL", ok(Config{PendingTTL: -time.Second})},
+		{"short pending-login key", ok(Config{PendingLoginKey: []byte("too short")})},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -363,4 +456,83 @@ func TestMethods(t *testing.T) {
 			assert.Equal(t, tc.allow, rec.Header().Get("Allow"))
 		})
 	}
+}
+
+// TestPendingTooLarge: a pending login that would not fit in a cookie
+// drops its return_to for the default; if it still does not fit, the
+// login fails with ErrSession rather than set a cookie the browser drops.
+func TestPendingTooLarge(t *testing.T) {
+	a, _ := newTestAuth(t, "http://127.0.0.1:1")
+	p := newPending(a, "/"+strings.Repeat("x", 2000))
+	for i := range 100 {
+		p.Scopes = append(p.Scopes, fmt.Sprintf("scope.%03d", i))
+	}
+	rec := httptest.NewRecorder()
+	require.NoError(t, a.addPending(rec, httptest.NewRequest(http.MethodGet, "/", nil), p))
+	cookies := rec.Result().Cookies()
+	require.Len(t, cookies, 1)
+	got, err := a.openPending(cookies[0])
+	require.NoError(t, err)
+	assert.Equal(t, "/", got.ReturnTo)
+	assert.Equal(t, p.Scopes, got.Scopes)
+
+	for i := range 400 {
+		p.Scopes = append(p.Scopes, fmt.Sprintf("more.%03d", i))
+	}
+	err = a.addPending(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil), p)
+	require.ErrorIs(t, err, ErrSession)
+}
+
+// FuzzOpenPending feeds arbitrary cookie values to the opening of a
+// pending-login cookie: it must never panic, and nothing but a value sealed
+// by the handlers opens.
+func FuzzOpenPending(f *testing.F) {
+	a, _ := newTestAuth(f, "http://127.0.0.1:1")
+	p := newPending(a, "/me")
+	genuine := sealed(f, a, p)
+	f.Add(genuine.Value)
+	f.Add(genuine.Value[:len(genuine.Value)-1])
+	f.Add("")
+	f.Add("AAAA")
+	f.Add("%zz")
+	f.Fuzz(func(t *testing.T, value string) {
+		got, err := a.openPending(&http.Cookie{Name: genuine.Name, Value: value})
+		if value == genuine.Value {
+			require.NoError(t, err)
+			assert.Equal(t, p.State, got.State)
+			return
+		}
+		if err == nil {
+			t.Fatalf("opened a value the handlers did not seal: %q", value)
+		}
+	})
+}
+
+// TestPendingLoginKey: the cookies are sealed under PendingLoginKey when
+// it is set, so instances with the same key open each other's whatever
+// their client secret, and an instance with another key does not.
+func TestPendingLoginKey(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	build := func(secret string, key []byte) *Auth {
+		c, err := client.New(client.Config{ClientKey: "k", ClientSecret: secret,
+			RedirectURL: "https://app.example/auth/tiktok/callback"})
+		require.NoError(t, err)
+		src, err := tokenstore.NewSource(tokenstore.SourceConfig{Store: tokenstore.NewMemory(), Client: c})
+		require.NoError(t, err)
+		a, err := New(Config{Tokens: src, Sessions: scs.New(), PendingLoginKey: key, Logger: discardLogger()})
+		require.NoError(t, err)
+		return a
+	}
+	one, two := build("secret-one", key), build("secret-two", key)
+	p := newPending(one, "/me")
+	got, err := two.openPending(sealed(t, one, p))
+	require.NoError(t, err)
+	assert.Equal(t, p.State, got.State)
+
+	_, err = build("secret-one", nil).openPending(sealed(t, one, p))
+	assert.Error(t, err, "the client secret is another key")
+	a, b := build("same", nil), build("same", nil)
+	_, err = b.openPending(sealed(t, a, p))
+	assert.NoError(t, err, "by default the client secret is the key")
+	assert.True(t, strings.HasPrefix(sealed(t, a, p).Name, "__Host-"), "https redirect URL: __Host- cookies")
 }

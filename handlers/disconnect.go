@@ -13,7 +13,7 @@ import (
 )
 
 func (a *Auth) serveDisconnect(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
+	authHeaders(w)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		a.fail(w, r, ErrMethodNotAllowed)

@@ -22,13 +22,21 @@ var (
 	// (missing or repeated parameters, both code and error, values too long
 	// or with control characters). Status 400.
 	ErrMalformedCallback = errors.New("handlers: malformed callback")
-	// ErrNoPendingLogin: the session holds no login waiting for this
-	// callback: it was already used (a replayed callback), the session
-	// expired, or the callback came from another browser. Status 400.
+	// ErrNoPendingLogin: the browser has no login waiting for this
+	// callback: it was already used (a replayed callback), it was dropped
+	// for newer ones, or the callback came from another browser. Status
+	// 400.
 	ErrNoPendingLogin = errors.New("handlers: no pending login")
-	// ErrStateMismatch: the callback's state matches no pending login of the
-	// session. Every pending login of the session is discarded. Status 400.
+	// ErrStateMismatch: the browser has pending logins, but none for the
+	// callback's state (a forged or foreign callback link). They are left
+	// as they are: each can still complete. Status 400.
 	ErrStateMismatch = errors.New("handlers: state mismatch")
+	// ErrBadPendingLogin: the cookie of the pending login for this state
+	// does not open: it was altered or damaged, or it was sealed with
+	// another key (Config.PendingLoginKey or the client secret changed).
+	// That cookie is deleted; other pending logins and the session are left
+	// as they are. Status 400.
+	ErrBadPendingLogin = errors.New("handlers: unreadable pending login")
 	// ErrLoginExpired: the pending login is older than Config.PendingTTL.
 	// Status 400.
 	ErrLoginExpired = errors.New("handlers: login expired")
@@ -132,7 +140,7 @@ func StatusCode(err error) int {
 		}
 		return http.StatusBadRequest
 	case errors.Is(err, ErrMalformedCallback), errors.Is(err, ErrNoPendingLogin),
-		errors.Is(err, ErrStateMismatch), errors.Is(err, ErrLoginExpired),
+		errors.Is(err, ErrStateMismatch), errors.Is(err, ErrBadPendingLogin), errors.Is(err, ErrLoginExpired),
 		errors.Is(err, ErrLoginDenied), errors.Is(err, ErrScopeNotAllowed):
 		return http.StatusBadRequest
 	case codeRefused(err):
@@ -159,7 +167,7 @@ func UserMessage(err error) string {
 	case errors.Is(err, ErrLoginDenied):
 		return "TikTok login was cancelled."
 	case errors.Is(err, ErrLoginExpired), errors.Is(err, ErrNoPendingLogin), errors.Is(err, ErrStateMismatch),
-		codeRefused(err):
+		errors.Is(err, ErrBadPendingLogin), codeRefused(err):
 		return "This login link is no longer valid. Please start the login again."
 	case errors.Is(err, ErrMalformedCallback):
 		return "The answer from TikTok could not be understood. Please start the login again."

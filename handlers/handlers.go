@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"context"
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -20,7 +22,7 @@ import (
 const (
 	// DefaultPendingTTL is how long a started login waits for its callback.
 	DefaultPendingTTL = 10 * time.Minute
-	// DefaultMaxPending is how many logins a session may have waiting at
+	// DefaultMaxPending is how many logins a browser may have waiting at
 	// once (one per browser tab, say).
 	DefaultMaxPending = 5
 )
@@ -35,8 +37,9 @@ type Config struct {
 	// Disconnect deletes it. Required.
 	Tokens *tokenstore.Source
 	// Sessions is the app's scs session manager. The handlers must be
-	// served inside Sessions.LoadAndSave: pending logins live in the
-	// session, and the session token is renewed at login and disconnect.
+	// served inside Sessions.LoadAndSave: the session records the logins
+	// already used and the identity, and its token is renewed at login and
+	// disconnect.
 	// Required. Cookie attributes are the app's choice (see the package
 	// documentation for the recommended ones).
 	Sessions *scs.SessionManager
@@ -68,9 +71,17 @@ type Config struct {
 	// PendingTTL is how long a started login stays valid. Default
 	// DefaultPendingTTL (10 minutes).
 	PendingTTL time.Duration
-	// MaxPending bounds the logins a session may have waiting at once;
+	// MaxPending bounds the logins a browser may have waiting at once;
 	// starting one more drops the oldest. Default DefaultMaxPending (5).
 	MaxPending int
+	// PendingLoginKey is the secret from which the key that seals the
+	// pending-login cookies is derived (HKDF-SHA256, then AES-256-GCM). Set
+	// it, at least 32 random bytes and the same on every instance, to
+	// seal them independently of the client secret. Changing it (or the
+	// client secret) only makes the logins waiting at that moment fail
+	// with ErrBadPendingLogin. Default: derived from the client's
+	// ClientSecret.
+	PendingLoginKey []byte
 	// OnLogin, when set, is called after the token was saved and the
 	// identity recorded: link the TikTok account to your own user here. A
 	// non-nil error refuses the login: the token is revoked at TikTok and
@@ -123,6 +134,8 @@ type Auth struct {
 	logger          *slog.Logger
 	skipCSRF        bool
 	crossOrigin     *http.CrossOriginProtection
+	aead            cipher.AEAD // seals pending-login cookies
+	secureCookies   bool        // RedirectURL is https: Secure, __Host- cookies
 }
 
 // New checks cfg, fills in the defaults and returns the handlers.
@@ -189,6 +202,18 @@ func New(cfg Config) (*Auth, error) {
 			return nil, errors.New("handlers: scopes must be non-empty and free of commas, spaces and control characters")
 		}
 	}
+	a.secureCookies = strings.HasPrefix(a.redirectURL, "https:")
+	secret := cfg.PendingLoginKey
+	if secret == nil {
+		secret = []byte(ccfg.ClientSecret)
+	} else if len(secret) < 32 {
+		return nil, errors.New("handlers: Config.PendingLoginKey must be at least 32 bytes")
+	}
+	aead, err := newPendingAEAD(secret)
+	if err != nil {
+		return nil, fmt.Errorf("handlers: pending-login key: %w", err)
+	}
+	a.aead = aead
 	if a.pendingTTL < 0 || a.maxPending < 0 {
 		return nil, errors.New("handlers: PendingTTL and MaxPending must not be negative")
 	}
@@ -230,14 +255,17 @@ func validScope(s string) bool {
 // the requested ones, so a new grant loses nothing.
 //
 // It keeps a fresh state and PKCE verifier as a single-use pending login in
-// the session and answers 302 to TikTok's authorize page.
+// a sealed cookie of its own (see the package documentation) and answers
+// 302 to TikTok's authorize page. It does not write the session.
 func (a *Auth) Login() http.Handler { return http.HandlerFunc(a.serveLogin) }
 
 // Callback returns the handler for TikTok's redirect back (the RedirectURL
 // path); mount it for GET (other methods, HEAD included, get 405).
 //
-// It takes the pending login out of the session, checks state in constant
-// time, exchanges the code with the PKCE verifier and the exact redirect
+// It finds the pending login of the callback's state among the browser's
+// pending-login cookies and uses it up (its cookie is deleted and the
+// session records it as used; other pending logins are left alone), checks
+// state in constant time, exchanges the code with the PKCE verifier and the exact redirect
 // URI, fetches the profile for the granted scopes (a failed profile call is
 // logged and the login goes on with the open_id of the token), renews the
 // session token, saves the token under the open_id, records the identity,
@@ -271,7 +299,7 @@ func (a *Auth) sessionLoaded(ctx context.Context) (ok bool) {
 
 // fail hands err to the error handler with the no-store header set.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
-	w.Header().Set("Cache-Control", "no-store")
+	authHeaders(w)
 	a.errorHandler(w, r, err)
 }
 
@@ -279,13 +307,32 @@ func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
 func redirect(w http.ResponseWriter, loc string, status int) {
 	h := w.Header()
 	h.Set("Location", loc)
-	h.Set("Cache-Control", "no-store")
+	authHeaders(w)
 	w.WriteHeader(status)
 }
 
-// noStore marks an auth response as not cacheable anywhere.
-func noStore(w http.ResponseWriter) {
-	w.Header().Set("Cache-Control", "no-store")
+// authHeaders marks an auth response as not cacheable anywhere, and as
+// depending on cookies, in one Cache-Control and one Vary field: the
+// session middleware and nosurf each add a "Vary: Cookie" of their own
+// before these handlers run, and those are folded into one.
+func authHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	var names []string
+	seen := map[string]bool{}
+	for _, line := range append(h.Values("Vary"), "Cookie") {
+		for _, v := range strings.Split(line, ",") {
+			v = strings.TrimSpace(v)
+			if k := strings.ToLower(v); v != "" && !seen[k] {
+				seen[k] = true
+				names = append(names, v)
+			}
+		}
+	}
+	if seen["*"] {
+		names = []string{"*"}
+	}
+	h.Set("Vary", strings.Join(names, ", "))
 }
 
 // errAttr logs an error's text under "error".

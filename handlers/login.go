@@ -14,7 +14,7 @@ import (
 const maxFormBytes = 64 << 10
 
 func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
-	noStore(w)
+	authHeaders(w)
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 	case http.MethodPost:
@@ -54,7 +54,7 @@ func (a *Auth) serveLogin(w http.ResponseWriter, r *http.Request) {
 		RedirectURL: a.redirectURL,
 		Created:     a.client.Now(),
 	}
-	if err := a.addPending(ctx, p); err != nil {
+	if err := a.addPending(w, r, p); err != nil {
 		a.fail(w, r, err)
 		return
 	}
