@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
@@ -36,9 +38,10 @@ func unavailable(err error) error {
 
 // StatusCode returns the HTTP status that suits an error met by a guarded
 // request: 401 for "log in again" (tokenstore.ErrLoginRequired), 403 for a
-// missing scope, 503 for ErrUnavailable, a transient TikTok failure or a
-// cancelled request, 502 for another TikTok error, and 500 for anything
-// else.
+// missing scope, 429 for a spent TikTok quota (client.ErrRateLimited: the
+// client's own *client.QuotaError, or TikTok's 429 after the retries), 503
+// for ErrUnavailable, another transient TikTok failure or a cancelled
+// request, 502 for another TikTok error, and 500 for anything else.
 func StatusCode(err error) int {
 	var (
 		oe *client.OAuthError
@@ -50,6 +53,8 @@ func StatusCode(err error) int {
 		return http.StatusOK
 	case errors.Is(err, tokenstore.ErrLoginRequired):
 		return http.StatusUnauthorized
+	case errors.Is(err, client.ErrRateLimited):
+		return http.StatusTooManyRequests
 	case errors.Is(err, ErrUnavailable), client.IsTemporary(err),
 		errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
@@ -73,8 +78,10 @@ func StatusCode(err error) int {
 // A "log in again" (the forced refresh after access_token_invalid met
 // invalid_grant: the user removed the app) clears the identity and answers
 // through Config.Unauthorized, so an HTML page redirects to login and an API
-// call gets 401. A transient failure (TikTok down, rate limited, the store
-// down) answers 503 through Config.ErrorHandler and keeps the login. An
+// call gets 401. A transient failure (TikTok down, the store down) answers
+// 503 through Config.ErrorHandler and keeps the login; a spent quota (the
+// client's own *client.QuotaError or TikTok's 429) answers 429 with
+// Retry-After the same way. An
 // access_token_invalid that reached the handler (a call that is not safe to
 // repeat) asks the token source for a forced refresh, so the next request
 // works, and answers 503, or "log in again" when the grant is gone. A
@@ -230,11 +237,23 @@ func (g *Guard) defaultError(w http.ResponseWriter, r *http.Request, err error) 
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Accept")
+	if status == http.StatusTooManyRequests {
+		h.Set("Retry-After", RetryAfterSeconds(err))
+	}
 	if g.wantsHTML(r) {
 		writePlain(w, status, errorMessage(status))
 		return
 	}
 	writeJSON(w, status, []byte(`{"error":"`+errorCode(status)+`"}`))
+}
+
+// RetryAfterSeconds returns the value of a Retry-After header for err: the
+// wait it carries (client.RetryAfter) in whole seconds, rounded up, and at
+// least 1.
+func RetryAfterSeconds(err error) string {
+	d := client.RetryAfter(err)
+	secs := int64((d + time.Second - 1) / time.Second)
+	return strconv.FormatInt(max(secs, 1), 10)
 }
 
 // errorCode is the JSON error code for a status.
@@ -246,6 +265,8 @@ func errorCode(status int) string {
 		return "insufficient_scope"
 	case http.StatusServiceUnavailable:
 		return "temporarily_unavailable"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
 	case http.StatusBadGateway:
 		return "tiktok_error"
 	}
@@ -257,6 +278,8 @@ func errorMessage(status int) string {
 	switch status {
 	case http.StatusServiceUnavailable:
 		return "TikTok is not reachable right now. Please try again in a moment."
+	case http.StatusTooManyRequests:
+		return "This app has used its share of TikTok's requests for the moment. Please try again shortly."
 	case http.StatusBadGateway:
 		return "TikTok could not answer this request."
 	case http.StatusForbidden:

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -59,8 +60,9 @@ const (
 )
 
 type envOptions struct {
-	guard func(*middleware.Config)
-	mount func(e *env, mux *http.ServeMux)
+	guard  func(*middleware.Config)
+	client func(*client.Config)
+	mount  func(e *env, mux *http.ServeMux)
 }
 
 // env is a small app: the emulator, a client, a memory token store, scs
@@ -84,8 +86,13 @@ func newEnv(t *testing.T, opt envOptions) *env {
 	store := &flakyStore{Store: tokenstore.NewMemory()}
 	st := testharness.New(t, testharness.Config{
 		Emulator: tiktoktest.Config{AccessTTL: 2 * time.Hour, Users: testharness.Users(tiktoktest.User{OpenID: alice, DisplayName: "Alice"})},
-		Client:   func(c *client.Config) { c.RedirectURL = "http://app.test/cb" },
-		Store:    store,
+		Client: func(c *client.Config) {
+			c.RedirectURL = "http://app.test/cb"
+			if opt.client != nil {
+				opt.client(c)
+			}
+		},
+		Store: store,
 	})
 	e := &env{t: t, clock: st.Clock, emu: st.Emulator, store: store, src: st.Source, sm: st.Sessions, logs: st.Logs}
 	gcfg := middleware.Config{Tokens: e.src, Sessions: e.sm, Logger: st.Logger}
@@ -108,7 +115,7 @@ func newEnv(t *testing.T, opt envOptions) *env {
 		mux.Handle("/api/page", e.guard.RequireTikTok(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /videos", e.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(whoAmI)))
 		mux.Handle("GET /optional", e.guard.OptionalTikTok(http.HandlerFunc(whoAmI)))
-		mux.Handle("GET /info", e.guard.RequireTikTokFunc(testharness.UserInfoJSON))
+		mux.Handle("GET /info", withDeadline(e.guard.RequireTikTokFunc(testharness.UserInfoJSON)))
 		mux.Handle("/app/", http.StripPrefix("/app", e.guard.RequireTikTok(http.HandlerFunc(whoAmI))))
 	}
 	e.srv = httptest.NewServer(e.sm.LoadAndSave(mux))
@@ -133,6 +140,23 @@ func testLogin(emu *tiktoktest.Server, src *tokenstore.Source, sm *scs.SessionMa
 		_ = sm.RenewToken(r.Context())
 		tokenstore.SessionIdentity(sm).SetKey(r.Context(), openID)
 		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+// withDeadline gives the request a deadline of ?deadline= seconds.
+func withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s := r.URL.Query().Get("deadline"); s != "" {
+			secs, err := strconv.Atoi(s)
+			if err != nil {
+				http.Error(w, "bad deadline", http.StatusBadRequest)
+				return
+			}
+			ctx, cancel := context.WithTimeout(r.Context(), time.Duration(secs)*time.Second)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

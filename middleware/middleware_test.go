@@ -327,7 +327,7 @@ func TestHandleError(t *testing.T) {
 		{name: "TikTok 5xx", err: apiErr("internal_error", 500), accept: testharness.AcceptJSON,
 			status: 503, body: `{"error":"temporarily_unavailable"}`},
 		{name: "rate limited", err: apiErr("rate_limit_exceeded", 429), accept: testharness.AcceptJSON,
-			status: 503, body: `{"error":"temporarily_unavailable"}`},
+			status: 429, body: `{"error":"rate_limited"}`},
 		{name: "timeout", err: context.DeadlineExceeded, accept: testharness.AcceptJSON,
 			status: 503, body: `{"error":"temporarily_unavailable"}`},
 		{name: "missing scope JSON", err: &client.MissingScopeError{Field: "follower_count", Scope: client.ScopeUserInfoStats},
