@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,6 +19,68 @@ type Quota struct {
 	Window time.Duration
 	// PerToken counts requests per user access token instead of per app.
 	PerToken bool
+}
+
+// ParseQuota reads a quota written as LIMIT/WINDOW with an optional /token
+// (count per user token) or /app (per app, the default), such as "600/1m",
+// "100/2s" or "6/1m/token", or "off" for no limit.
+func ParseQuota(s string) (Quota, error) {
+	s = strings.TrimSpace(s)
+	if s == "off" {
+		return Quota{}, nil
+	}
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return Quota{}, fmt.Errorf("client: quota %q is not LIMIT/WINDOW[/token|/app] or off", s)
+	}
+	limit, err := strconv.Atoi(parts[0])
+	if err != nil || limit <= 0 {
+		return Quota{}, fmt.Errorf("client: quota %q: the limit must be a positive integer", s)
+	}
+	window, err := time.ParseDuration(parts[1])
+	if err != nil || window <= 0 {
+		return Quota{}, fmt.Errorf("client: quota %q: the window must be a positive duration such as 1m or 2s", s)
+	}
+	q := Quota{Limit: limit, Window: window}
+	if len(parts) == 3 {
+		switch parts[2] {
+		case "token":
+			q.PerToken = true
+		case "app":
+		default:
+			return Quota{}, fmt.Errorf("client: quota %q: the keying must be token or app", s)
+		}
+	}
+	return q, nil
+}
+
+// ParseQuotas reads a comma-separated list of ENDPOINT=QUOTA settings in
+// the form of ParseQuota, such as "user_info=2000/1m,video_list=off", for
+// Config.Quotas. Endpoints are the names of DefaultQuotas; an empty string
+// is an empty map.
+func ParseQuotas(s string) (map[string]Quota, error) {
+	out := map[string]Quota{}
+	defaults := DefaultQuotas()
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		name, spec, ok := strings.Cut(item, "=")
+		name = strings.TrimSpace(name)
+		if !ok {
+			return nil, fmt.Errorf("client: quota setting %q is not ENDPOINT=LIMIT/WINDOW", item)
+		}
+		if _, known := defaults[name]; !known {
+			return nil, fmt.Errorf("client: quota setting %q: unknown endpoint %q", item, name)
+		}
+		q, err := ParseQuota(spec)
+		if err != nil {
+			return nil, err
+		}
+		out[name] = q
+	}
+	return out, nil
 }
 
 // String returns a short form such as "600/1m0s" or "6/1m0s per token".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -362,4 +363,30 @@ func BenchmarkMemoryLimiterReserve(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestParseQuotas(t *testing.T) {
+	got, err := ParseQuotas(" user_info=2000/1m, video_init=3/30s/token,video_list=off,video_query=10/1s/app ")
+	require.NoError(t, err)
+	assert.Equal(t, map[string]Quota{
+		EndpointUserInfo:   {Limit: 2000, Window: time.Minute},
+		EndpointVideoInit:  {Limit: 3, Window: 30 * time.Second, PerToken: true},
+		EndpointVideoList:  {},
+		EndpointVideoQuery: {Limit: 10, Window: time.Second},
+	}, got)
+	empty, err := ParseQuotas("")
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+	for _, bad := range []string{"user_info", "nope=1/1s", "user_info=0/1s", "user_info=-3/1s", "user_info=1/0s",
+		"user_info=1/soon", "user_info=1", "user_info=1/1s/user", "user_info=1/1s/token/x", "user_info=x/1s"} {
+		_, err := ParseQuotas(bad)
+		assert.Error(t, err, bad)
+	}
+	// What Quota.String writes for a limit, ParseQuota reads back.
+	for _, q := range []Quota{{Limit: 600, Window: time.Minute}, {Limit: 6, Window: time.Minute, PerToken: true}} {
+		spec := strings.Replace(q.String(), " per token", "/token", 1)
+		back, err := ParseQuota(spec)
+		require.NoError(t, err)
+		assert.Equal(t, q, back)
+	}
 }

@@ -95,6 +95,8 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		APIURL:       s.APIURL,
 		Logger:       logger,
 		Clock:        opts.Clock,
+		Quotas:       s.Quotas,
+		NoQuotas:     s.NoQuotas,
 	})
 	if err != nil {
 		return nil, err
@@ -256,11 +258,19 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "me.html", p)
 }
 
+// apiDeadline bounds the TikTok call of /api/me, quota wait included.
+const apiDeadline = 10 * time.Second
+
 // apiMe answers the user's profile as JSON, fetched from TikTok on every
 // request through the request's user-bound client.
 func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	u, _ := client.FromContext(r.Context())
-	info, err := u.UserInfo(r.Context())
+	// A deadline of its own: when TikTok's quota for user info is spent
+	// and the wait would pass it, the call fails at once and the guard
+	// answers 429 with Retry-After.
+	ctx, cancel := context.WithTimeout(r.Context(), apiDeadline)
+	defer cancel()
+	info, err := u.UserInfo(ctx)
 	if a.guard.HandleError(w, r, err) {
 		return
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
@@ -36,11 +37,17 @@ type testApp struct {
 
 func newTestApp(t *testing.T, scopes ...string) *testApp {
 	t.Helper()
+	return newTestAppEnv(t, nil, scopes...)
+}
+
+// newTestAppEnv starts the app with env as its environment.
+func newTestAppEnv(t *testing.T, env map[string]string, scopes ...string) *testApp {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	logs := new(bytes.Buffer)
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	s, err := settingsFromEnv(func(string) string { return "" })
+	s, err := settingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	s.RedirectURI = base + "/auth/tiktok/callback"
 	if len(scopes) > 0 {
@@ -290,6 +297,15 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "URLs without key", env: map[string]string{"TIKTOK_API_URL": "http://127.0.0.1:1"}, wantErr: "need TIKTOK_CLIENT_KEY"},
 		{name: "redirect with query", env: map[string]string{"TIKTOK_REDIRECT_URI": "https://x.example/cb?a=1"}, wantErr: "without query"},
 		{name: "relative redirect", env: map[string]string{"TIKTOK_REDIRECT_URI": "/cb"}, wantErr: "absolute"},
+		{name: "quotas", env: map[string]string{"TIKTOK_QUOTAS": "user_info=2000/1m, video_init=off"}, check: func(t *testing.T, s settings) {
+			assert.Equal(t, map[string]client.Quota{"user_info": {Limit: 2000, Window: time.Minute}, "video_init": {}}, s.Quotas)
+			assert.False(t, s.NoQuotas)
+		}},
+		{name: "quotas off", env: map[string]string{"TIKTOK_QUOTAS": "off"}, check: func(t *testing.T, s settings) {
+			assert.True(t, s.NoQuotas)
+		}},
+		{name: "bad quota", env: map[string]string{"TIKTOK_QUOTAS": "user_info=lots"}, wantErr: "TIKTOK_QUOTAS"},
+		{name: "unknown quota endpoint", env: map[string]string{"TIKTOK_QUOTAS": "token=1/1s"}, wantErr: "unknown endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -19,6 +19,10 @@
 //	                      every display and posting scope with the emulator)
 //	TIKTOK_AUTH_URL       authorize URL (default TikTok's)
 //	TIKTOK_API_URL        API base URL (default https://open.tiktokapis.com)
+//	TIKTOK_QUOTAS         the app's TikTok quotas where they differ from
+//	                      TikTok's published ones, as ENDPOINT=LIMIT/WINDOW
+//	                      [/token], comma-separated (user_info=2000/1m), or
+//	                      off to keep none in the app
 package main
 
 import (

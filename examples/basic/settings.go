@@ -18,6 +18,10 @@ type settings struct {
 	Scopes       []string
 	AuthURL      string
 	APIURL       string
+	// Quotas replaces TikTok's published quotas (TIKTOK_QUOTAS); NoQuotas
+	// turns the app's own quota keeping off (TIKTOK_QUOTAS=off).
+	Quotas   map[string]client.Quota
+	NoQuotas bool
 	// Emulated is true when no client key was given: the app then starts
 	// the TikTok emulator and uses it.
 	Emulated bool
@@ -41,6 +45,15 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 		Scopes:       client.ParseScopes(getenv("TIKTOK_SCOPES")),
 		AuthURL:      strings.TrimSpace(getenv("TIKTOK_AUTH_URL")),
 		APIURL:       strings.TrimSpace(getenv("TIKTOK_API_URL")),
+	}
+	if q := strings.TrimSpace(getenv("TIKTOK_QUOTAS")); q == "off" {
+		s.NoQuotas = true
+	} else {
+		quotas, err := client.ParseQuotas(q)
+		if err != nil {
+			return s, fmt.Errorf("TIKTOK_QUOTAS: %w", err)
+		}
+		s.Quotas = quotas
 	}
 	if s.Addr == "" {
 		s.Addr = "localhost:8080"

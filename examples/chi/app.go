@@ -150,6 +150,8 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		APIURL:       s.APIURL,
 		Logger:       logger,
 		Clock:        opts.Clock,
+		Quotas:       s.Quotas,
+		NoQuotas:     s.NoQuotas,
 	})
 	if err != nil {
 		return nil, err
@@ -306,15 +308,21 @@ func (a *app) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status := middleware.StatusCode(err)
 	a.logger.Warn("guarded request failed", "path", r.URL.Path, "status", status, "error", err)
+	code, message := "unavailable", "TikTok cannot be reached right now. You are still logged in; try again in a moment."
+	if status == http.StatusTooManyRequests {
+		// TikTok's quota is spent: say when to come back.
+		w.Header().Set("Retry-After", middleware.RetryAfterSeconds(err))
+		code = "rate_limited"
+		message = "This app has used its share of TikTok's requests for the moment. You are still logged in; try again in " +
+			middleware.RetryAfterSeconds(err) + " seconds."
+	}
 	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		a.render(w, status, "error.html", errorPage{
-			Title: http.StatusText(status), Message: "TikTok cannot be reached right now. You are still logged in; try again in a moment.",
-		})
+		a.render(w, status, "error.html", errorPage{Title: http.StatusText(status), Message: message})
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": "unavailable"})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
 }
 
 // securityHeaders sets the headers every page of the example carries.
@@ -379,11 +387,19 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "me.html", p)
 }
 
+// apiDeadline bounds the TikTok call of /api/me, quota wait included.
+const apiDeadline = 10 * time.Second
+
 // apiMe answers the user's profile as JSON, fetched from TikTok on every
 // request through the request's user-bound client.
 func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	u, _ := client.FromContext(r.Context())
-	info, err := u.UserInfo(r.Context())
+	// A deadline of its own: when TikTok's quota for user info is spent
+	// and the wait would pass it, the call fails at once and the guard
+	// answers 429 with Retry-After.
+	ctx, cancel := context.WithTimeout(r.Context(), apiDeadline)
+	defer cancel()
+	info, err := u.UserInfo(ctx)
 	if a.guard.HandleError(w, r, err) {
 		return
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/internal/testutil"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
@@ -422,6 +423,15 @@ func TestSettingsFromEnv(t *testing.T) {
 		{name: "relative emulator URL", env: map[string]string{"TIKTOK_EMULATOR_URL": "127.0.0.1:9090"}, wantErr: "TIKTOK_EMULATOR_URL"},
 		{name: "redirect with query", env: map[string]string{"TIKTOK_REDIRECT_URI": "https://x.example/cb?a=1"}, wantErr: "without query"},
 		{name: "relative redirect", env: map[string]string{"TIKTOK_REDIRECT_URI": "/cb"}, wantErr: "absolute"},
+		{name: "quotas", env: map[string]string{"TIKTOK_QUOTAS": "user_info=2000/1m, video_init=off"}, check: func(t *testing.T, s settings) {
+			assert.Equal(t, map[string]client.Quota{"user_info": {Limit: 2000, Window: time.Minute}, "video_init": {}}, s.Quotas)
+			assert.False(t, s.NoQuotas)
+		}},
+		{name: "quotas off", env: map[string]string{"TIKTOK_QUOTAS": "off"}, check: func(t *testing.T, s settings) {
+			assert.True(t, s.NoQuotas)
+		}},
+		{name: "bad quota", env: map[string]string{"TIKTOK_QUOTAS": "user_info=lots"}, wantErr: "TIKTOK_QUOTAS"},
+		{name: "unknown quota endpoint", env: map[string]string{"TIKTOK_QUOTAS": "token=1/1s"}, wantErr: "unknown endpoint"},
 		{name: "short key", env: map[string]string{"TIKTOKKIT_TOKEN_KEYS": "k1:c2hvcnQ="}, wantErr: "TIKTOKKIT_TOKEN_KEYS"},
 	}
 	for _, tt := range tests {

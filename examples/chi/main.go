@@ -37,6 +37,10 @@
 //	                      every display and posting scope with an emulator)
 //	TIKTOK_AUTH_URL       authorize URL (default TikTok's)
 //	TIKTOK_API_URL        API base URL (default https://open.tiktokapis.com)
+//	TIKTOK_QUOTAS         the app's TikTok quotas where they differ from
+//	                      TikTok's published ones, as ENDPOINT=LIMIT/WINDOW
+//	                      [/token], comma-separated (user_info=2000/1m), or
+//	                      off to keep none in the app
 //	TIKTOK_EMULATOR_URL   base URL of a running tiktokkit emulator to use
 //	                      instead of TikTok or an in-process emulator; the
 //	                      authorize URL is <base>/v2/auth/authorize/, the API

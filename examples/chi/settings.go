@@ -36,6 +36,10 @@ type settings struct {
 	Scopes       []string
 	AuthURL      string
 	APIURL       string
+	// Quotas replaces TikTok's published quotas (TIKTOK_QUOTAS); NoQuotas
+	// turns the app's own quota keeping off (TIKTOK_QUOTAS=off).
+	Quotas   map[string]client.Quota
+	NoQuotas bool
 	// Emulated is true when neither a client key nor an emulator URL was
 	// given: the app then starts the TikTok emulator in process and uses it.
 	Emulated bool
@@ -77,6 +81,15 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 		DatabaseURL:  env("DATABASE_URL"),
 		SQLitePath:   env("SQLITE_PATH"),
 		Instance:     env("TIKTOKKIT_INSTANCE"),
+	}
+	if q := strings.TrimSpace(getenv("TIKTOK_QUOTAS")); q == "off" {
+		s.NoQuotas = true
+	} else {
+		quotas, err := client.ParseQuotas(q)
+		if err != nil {
+			return s, fmt.Errorf("TIKTOK_QUOTAS: %w", err)
+		}
+		s.Quotas = quotas
 	}
 	if s.Addr == "" {
 		s.Addr = "localhost:8080"

@@ -485,6 +485,10 @@ func startApp(t *testing.T, bin string, i int, emuURL, dsn, keys string) *proces
 		"DATABASE_URL="+dsn,
 		"TIKTOKKIT_TOKEN_KEYS="+keys,
 		"TIKTOKKIT_INSTANCE=app"+strconv.Itoa(i),
+		// Each round sends more user-info calls than TikTok's 600 a minute
+		// (the emulator runs with -no-quotas too): this test is about
+		// refreshes, not quotas.
+		"TIKTOK_QUOTAS=off",
 	)
 	return start(t, "app"+strconv.Itoa(i), env, regexp.MustCompile(`open (http://\S+)`), filepath.Join(bin, "chi"))
 }
