@@ -32,7 +32,7 @@ func TestConsentPageShowsAppName(t *testing.T) {
 			body := string(r.body)
 			assert.Contains(t, body, tc.want)
 			assert.NotContains(t, body, "<h1>"+emu.ClientKey(), "the heading names the app, not its key")
-			assert.Contains(t, body, "client key "+emu.ClientKey(), "the key is still there for developers")
+			assert.Contains(t, body, "Client key: "+emu.ClientKey(), "the key is still there for developers")
 		})
 	}
 }

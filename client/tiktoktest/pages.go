@@ -64,7 +64,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!doctype htm
 <div class="box"><strong>This app will be able to</strong>
 {{range .Scopes}}<label><input type="checkbox" name="scope" value="{{.Name}}" checked{{if .Locked}} disabled{{end}}> {{.Text}} <span class="note">{{.Name}}</span></label>
 {{end}}</div>
-<p class="note">You will be sent back to {{.Redirect}} (client key {{.ClientKey}})</p>
+<p class="note">You will be sent back to {{.Redirect}}<br>Client key: {{.ClientKey}}</p>
 <button type="submit" name="action" value="approve" id="approve">Approve</button>
 <button type="submit" name="action" value="deny" id="deny">Deny</button>
 </form></body></html>
