@@ -211,4 +211,3 @@ func hasSeveralColours(img image.Image) bool {
 	}
 	return false
 }
-
