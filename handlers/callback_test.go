@@ -321,10 +321,14 @@ func TestLogLevel(t *testing.T) {
 		err  error
 		want slog.Level
 	}{
-		{ErrNoPendingLogin, slog.LevelInfo},
-		{ErrStateMismatch, slog.LevelInfo},
-		{&AuthorizeError{Code: "access_denied"}, slog.LevelInfo},
-		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant"}), slog.LevelInfo},
+		{ErrNoPendingLogin, slog.LevelDebug},
+		{ErrStateMismatch, slog.LevelDebug},
+		{&AuthorizeError{Code: "access_denied"}, slog.LevelDebug},
+		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant"}), slog.LevelDebug},
+		{ErrMethodNotAllowed, slog.LevelDebug},
+		{ErrScopeDeclined, slog.LevelDebug},
+		{fmt.Errorf("%w: not on the list", ErrLoginRefused), slog.LevelInfo},
+		{&AuthorizeError{Code: "server_error"}, slog.LevelError},
 		{fmt.Errorf("%w: %w", ErrExchange, &client.OAuthError{Code: "invalid_grant", StatusCode: 503}), slog.LevelError},
 		{ErrCrossOrigin, slog.LevelWarn},
 		{ErrCSRFUnprotected, slog.LevelWarn},

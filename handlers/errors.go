@@ -188,11 +188,14 @@ func codeRefused(err error) bool {
 	return errors.Is(err, ErrExchange) && errors.Is(err, client.ErrInvalidGrant) && !client.IsTemporary(err)
 }
 
-// LogLevel is the level the default error handler logs err at: INFO for
+// LogLevel is the level the default error handler logs err at: DEBUG for
 // what the user caused and a new login fixes (a stale or replayed
-// callback, denied consent, a refused code), WARN for a refused
-// cross-origin request or an unprotected Disconnect (an attack or a wiring
-// mistake), ERROR for 5xx.
+// callback, denied consent or a declined scope, a refused code, a wrong
+// method), so that an app's tests of those paths and a busy site's log
+// stay quiet at slog.Default's INFO level; INFO for a login the OnLogin
+// hook refused (the app's own decision); WARN for a refused cross-origin
+// request or an unprotected Disconnect (an attack or a wiring mistake);
+// ERROR for 5xx.
 func LogLevel(err error) slog.Level {
 	status := StatusCode(err)
 	switch {
@@ -200,8 +203,10 @@ func LogLevel(err error) slog.Level {
 		return slog.LevelError
 	case errors.Is(err, ErrCrossOrigin), errors.Is(err, ErrCSRFUnprotected):
 		return slog.LevelWarn
+	case errors.Is(err, ErrLoginRefused):
+		return slog.LevelInfo
 	}
-	return slog.LevelInfo
+	return slog.LevelDebug
 }
 
 // defaultErrorHandler logs err at LogLevel with its status and writes a

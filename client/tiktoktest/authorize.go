@@ -236,6 +236,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	s.pending[nonce] = &pendingConsent{req: req, expires: now.Add(consentTTL)}
 	page := consentPage{
+		AppName:   s.cfg.AppName,
 		ClientKey: req.clientKey,
 		Nonce:     nonce,
 		Selected:  s.approverLocked().OpenID,

@@ -28,8 +28,9 @@
 // disable_auto_auth (0 or 1). Each parameter may appear once. Any problem
 // shows TikTok's "We couldn't log in with TikTok" page (HTTP 400) naming the
 // parameters at fault; it never redirects to an unchecked URI. A valid
-// request shows a consent page (user picker, scope checkboxes, Approve and
-// Deny), or with Config.AutoApprove redirects at once. Approve redirects to
+// request shows a consent page naming Config.AppName (user picker, scope
+// checkboxes, Approve and Deny), or with Config.AutoApprove redirects at
+// once. Approve redirects to
 // redirect_uri?code=...&scopes=...&state=...; Deny to
 // redirect_uri?error=access_denied&error_description=...&state=... . Codes
 // contain '*' and '!' like TikTok's, are single use and expire after

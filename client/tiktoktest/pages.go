@@ -39,9 +39,9 @@ type consentScope struct {
 
 // consentPage is what the consent page shows.
 type consentPage struct {
-	ClientKey, Nonce, Selected, Redirect string
-	Scopes                               []consentScope
-	Users                                []User
+	AppName, ClientKey, Nonce, Selected, Redirect string
+	Scopes                                        []consentScope
+	Users                                         []User
 }
 
 // pageStyle is the shared style of the consent and error pages.
@@ -55,7 +55,7 @@ label{display:block;margin:.4rem 0}button{font-size:1rem;padding:.6rem 1.4rem;bo
 var consentTemplate = template.Must(template.New("consent").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Log in with TikTok (emulator)</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>` + pageStyle + `</style></head>
-<body><h1>{{.ClientKey}} would like to access your TikTok account</h1>
+<body><h1>{{.AppName}} would like to access your TikTok account</h1>
 <form method="post" action="/v2/auth/authorize/">
 <input type="hidden" name="nonce" value="{{.Nonce}}"><input type="hidden" name="scope_choice" value="1">
 <div class="box"><strong>Log in as</strong>
@@ -64,7 +64,7 @@ var consentTemplate = template.Must(template.New("consent").Parse(`<!doctype htm
 <div class="box"><strong>This app will be able to</strong>
 {{range .Scopes}}<label><input type="checkbox" name="scope" value="{{.Name}}" checked{{if .Locked}} disabled{{end}}> {{.Text}} <span class="note">{{.Name}}</span></label>
 {{end}}</div>
-<p class="note">You will be sent back to {{.Redirect}}</p>
+<p class="note">You will be sent back to {{.Redirect}}<br>Client key: {{.ClientKey}}</p>
 <button type="submit" name="action" value="approve" id="approve">Approve</button>
 <button type="submit" name="action" value="deny" id="deny">Deny</button>
 </form></body></html>

@@ -57,6 +57,10 @@ type Config struct {
 	ClientKey string
 	// ClientSecret is the app's client secret. Default "test-client-secret".
 	ClientSecret string
+	// AppName is the app's name as the consent page shows it ("<AppName>
+	// would like to access your TikTok account"), as TikTok shows the name
+	// registered in its developer portal. Default "Test App".
+	AppName string
 	// RedirectURIs are the registered redirect URIs, matched exactly (byte
 	// for byte, as TikTok does). Default: none registered, which accepts any
 	// absolute http or https URI without a fragment; the exchange must still
@@ -165,6 +169,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ClientSecret == "" {
 		c.ClientSecret = "test-client-secret"
+	}
+	if c.AppName == "" {
+		c.AppName = "Test App"
 	}
 	c.RedirectURIs = slices.Clone(c.RedirectURIs)
 	c.Quotas = maps.Clone(c.Quotas)

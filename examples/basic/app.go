@@ -16,6 +16,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/examples/internal/webui"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/middleware"
@@ -25,7 +26,8 @@ import (
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+var pages = template.Must(template.New("pages").Funcs(template.FuncMap{"count": webui.Count}).
+	ParseFS(templateFiles, "templates/*.html"))
 
 // appOptions are knobs for tests.
 type appOptions struct {
@@ -68,6 +70,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		// The emulator stands in for TikTok on its own loopback port, so the
 		// hop to "TikTok" and back is a real cross-site redirect.
 		a.emu = tiktoktest.NewServer(tiktoktest.Config{
+			AppName:      "tiktokkit example",
 			RedirectURIs: []string{s.RedirectURI},
 			AutoApprove:  opts.AutoApprove,
 			Logger:       logger.With("component", "tiktok-emulator"),
@@ -130,14 +133,18 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		Logger:   logger,
 		// The step-up scopes a guarded page may ask for later.
 		StepUpScopes: []string{client.ScopeVideoList, client.ScopeVideoPublish},
+		// A failed login (a stale or replayed callback, a denied consent,
+		// TikTok down) gets the site's own error page.
+		ErrorHandler: a.authError,
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.guard, err = middleware.New(middleware.Config{
-		Tokens:   a.tokens,
-		Sessions: a.sessions,
-		Logger:   logger,
+		Tokens:       a.tokens,
+		Sessions:     a.sessions,
+		Logger:       logger,
+		ErrorHandler: a.guardError,
 	})
 	if err != nil {
 		return nil, err
@@ -172,6 +179,8 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	// a step-up login that asks TikTok for that scope.
 	mux.Handle("POST /webhooks/tiktok", hook)
 	mux.Handle("GET /videos", a.guard.RequireScopes(client.ScopeVideoList)(http.HandlerFunc(a.videos)))
+	// Every other path: the styled 404.
+	mux.HandleFunc("/", a.notFound)
 
 	// nosurf guards every POST. It checks Origin/Referer against the
 	// request's scheme, which it must be told: plain http on localhost, or
@@ -189,7 +198,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	csrf.SetIsTLSFunc(func(r *http.Request) bool { return r.TLS != nil || secure })
 	csrf.SetFailureHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		logger.Warn("csrf check failed", "path", r.URL.Path, "reason", nosurf.Reason(r))
-		a.render(w, http.StatusForbidden, "error.html", errorPage{
+		a.render(w, http.StatusForbidden, "error.html", webui.ErrorPage{
 			Title: "Forbidden", Message: "This form has expired or came from another site. Go back, reload the page and try again.",
 		})
 	}))
@@ -222,6 +231,7 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 
 type mePage struct {
 	User      *client.UserInfo
+	Stats     bool // user.info.stats granted: the counts are TikTok's
 	Scopes    []string
 	Creator   *client.CreatorInfo
 	CreatorOK bool
@@ -240,7 +250,7 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	}
 	tok := u.Token()
 	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry,
-		CanList: tok.HasScopes(client.ScopeVideoList)}
+		CanList: tok.HasScopes(client.ScopeVideoList), Stats: tok.HasScopes(client.ScopeUserInfoStats)}
 	if tok.HasScopes(client.ScopeVideoPublish) {
 		ci, err := u.CreatorInfo(r.Context())
 		switch {
@@ -279,35 +289,54 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(meJSON(info, u.Token().Scopes))
 }
 
-// maxListedVideos bounds the videos page: a few API pages at most.
-const maxListedVideos = 60
-
-type videosPage struct {
-	Videos []client.Video
-	More   bool
-}
-
-// videos lists the user's public videos, newest first, paging through
-// TikTok's video list with the client's iterator.
+// videos lists the user's public videos, newest first, one page of TikTok's
+// video list at a time: ?cursor= carries TikTok's cursor to the next,
+// older page.
 func (a *app) videos(w http.ResponseWriter, r *http.Request) {
+	cursor, err := webui.ParseCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		a.render(w, http.StatusBadRequest, "error.html", webui.BadCursorPage())
+		return
+	}
 	u, _ := client.FromContext(r.Context())
-	var p videosPage
-	for v, err := range u.Videos(r.Context(), client.VideoListOptions{}) {
-		if err != nil {
-			a.guard.HandleError(w, r, err)
-			return
-		}
-		if len(p.Videos) == maxListedVideos {
-			p.More = true
-			break
-		}
-		p.Videos = append(p.Videos, v)
+	p, err := webui.LoadVideos(r.Context(), u, "/videos", cursor)
+	if a.guard.HandleError(w, r, err) {
+		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	a.render(w, http.StatusOK, "videos.html", p)
 }
 
-type errorPage struct{ Title, Message string }
+// authError answers the login handlers' failures with the error page:
+// 400 for what the user caused, 502 when TikTok failed; the log line is at
+// handlers.LogLevel, so a user's stale callback does not make noise.
+func (a *app) authError(w http.ResponseWriter, r *http.Request, err error) {
+	status := handlers.StatusCode(err)
+	a.logger.Log(r.Context(), handlers.LogLevel(err), "tiktok auth request failed",
+		"status", status, "path", r.URL.Path, "error", err)
+	a.render(w, status, "error.html", webui.AuthErrorPage(err))
+}
+
+// guardError answers the guard's failures (TikTok or the store down; the
+// user stays logged in): the error page for a page load, JSON otherwise.
+func (a *app) guardError(w http.ResponseWriter, r *http.Request, err error) {
+	status := middleware.StatusCode(err)
+	a.logger.Warn("guarded request failed", "path", r.URL.Path, "status", status, "error", err)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Add("Vary", "Accept")
+	webui.SetRetryAfter(w, status, err)
+	if webui.WantsHTML(r) && !strings.HasPrefix(r.URL.Path, "/api/") {
+		a.render(w, status, "error.html", webui.GuardErrorPage(status))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": webui.GuardErrorCode(status)})
+}
+
+func (a *app) notFound(w http.ResponseWriter, r *http.Request) {
+	a.render(w, http.StatusNotFound, "error.html", webui.NotFoundPage())
+}
 
 func (a *app) render(w http.ResponseWriter, status int, name string, data any) {
 	var b strings.Builder

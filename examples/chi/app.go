@@ -22,6 +22,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/examples/internal/webui"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
@@ -30,7 +31,8 @@ import (
 //go:embed templates/*.html
 var templateFiles embed.FS
 
-var pages = template.Must(template.ParseFS(templateFiles, "templates/*.html"))
+var pages = template.Must(template.New("pages").Funcs(template.FuncMap{"count": webui.Count}).
+	ParseFS(templateFiles, "templates/*.html"))
 
 // appOptions are knobs for tests.
 type appOptions struct {
@@ -90,6 +92,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		// The emulator stands in for TikTok on its own loopback port, so the
 		// hop to "TikTok" and back is a real cross-site redirect.
 		a.emu = tiktoktest.NewServer(tiktoktest.Config{
+			AppName:      "tiktokkit chi example",
 			RedirectURIs: []string{s.RedirectURI},
 			AutoApprove:  opts.AutoApprove,
 			Logger:       logger.With("component", "tiktok-emulator"),
@@ -181,7 +184,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	a.sessions.Cookie.Secure = secure
 	a.sessions.ErrorFunc = func(w http.ResponseWriter, r *http.Request, err error) {
 		logger.Error("session store failed", "path", r.URL.Path, "error", err)
-		a.render(w, http.StatusServiceUnavailable, "error.html", errorPage{
+		a.render(w, http.StatusServiceUnavailable, "error.html", webui.ErrorPage{
 			Title: "Unavailable", Message: "The app cannot reach its database right now. Try again in a moment.",
 		})
 	}
@@ -194,6 +197,9 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		Logger:   logger,
 		// The step-up scopes a guarded page may ask for later.
 		StepUpScopes: []string{client.ScopeVideoList, client.ScopeVideoPublish},
+		// A failed login (a stale or replayed callback, a denied consent,
+		// TikTok down) gets the site's own error page.
+		ErrorHandler: a.authError,
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +225,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	r.Use(securityHeaders)
 	r.Use(csrfProtection(secure, http.HandlerFunc(a.csrfFailed)))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		a.render(w, http.StatusNotFound, "error.html", errorPage{Title: "Not found", Message: "There is no page here."})
+		a.render(w, http.StatusNotFound, "error.html", webui.NotFoundPage())
 	})
 
 	r.With(a.guard.OptionalTikTok).Get("/", a.home)
@@ -233,6 +239,9 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		r.Get("/me", a.me)
 		r.Get("/api/me", a.apiMe)
 	})
+	// A page that needs video.list: without it, the guard sends the user to
+	// a step-up login that asks TikTok for that scope.
+	r.With(a.guard.RequireScopes(client.ScopeVideoList)).Get("/videos", a.videos)
 
 	a.handler = r
 	ok = true
@@ -277,7 +286,7 @@ func csrfProtection(secure bool, failed http.Handler) func(http.Handler) http.Ha
 
 func (a *app) csrfFailed(w http.ResponseWriter, r *http.Request) {
 	a.logger.Warn("csrf check failed", "path", r.URL.Path, "reason", nosurf.Reason(r))
-	a.render(w, http.StatusForbidden, "error.html", errorPage{
+	a.render(w, http.StatusForbidden, "error.html", webui.ErrorPage{
 		Title: "Forbidden", Message: "This form has expired or came from another site. Go back, reload the page and try again.",
 	})
 }
@@ -294,10 +303,11 @@ func (a *app) guardError(w http.ResponseWriter, r *http.Request, err error) {
 		a.logger.Error("stored TikTok token cannot be read; the token store needs attention (check TIKTOKKIT_TOKEN_KEYS)",
 			"key", a.identity.Key(r.Context()), "error", err)
 		if strings.Contains(r.Header.Get("Accept"), "text/html") {
-			a.render(w, http.StatusServiceUnavailable, "error.html", errorPage{
+			a.render(w, http.StatusServiceUnavailable, "error.html", webui.ErrorPage{
 				Title: "Token store needs attention",
 				Message: "Your TikTok login is stored in a form this server cannot read right now. " +
 					"The site's operator has been told. You can also log in with TikTok again.",
+				LoginAgain: true,
 			})
 			return
 		}
@@ -308,21 +318,14 @@ func (a *app) guardError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	status := middleware.StatusCode(err)
 	a.logger.Warn("guarded request failed", "path", r.URL.Path, "status", status, "error", err)
-	code, message := "unavailable", "TikTok cannot be reached right now. You are still logged in; try again in a moment."
-	if status == http.StatusTooManyRequests {
-		// TikTok's quota is spent: say when to come back.
-		w.Header().Set("Retry-After", middleware.RetryAfterSeconds(err))
-		code = "rate_limited"
-		message = "This app has used its share of TikTok's requests for the moment. You are still logged in; try again in " +
-			middleware.RetryAfterSeconds(err) + " seconds."
-	}
-	if strings.Contains(r.Header.Get("Accept"), "text/html") {
-		a.render(w, status, "error.html", errorPage{Title: http.StatusText(status), Message: message})
+	webui.SetRetryAfter(w, status, err)
+	if webui.WantsHTML(r) && !strings.HasPrefix(r.URL.Path, "/api/") {
+		a.render(w, status, "error.html", webui.GuardErrorPage(status))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": webui.GuardErrorCode(status)})
 }
 
 // securityHeaders sets the headers every page of the example carries.
@@ -353,6 +356,8 @@ func (a *app) home(w http.ResponseWriter, r *http.Request) {
 
 type mePage struct {
 	User      *client.UserInfo
+	Stats     bool // user.info.stats granted: the counts are TikTok's
+	CanList   bool
 	Scopes    []string
 	Creator   *client.CreatorInfo
 	CreatorOK bool
@@ -369,7 +374,8 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := u.Token()
-	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry}
+	p := mePage{User: info, Scopes: tok.Scopes, CSRF: nosurf.Token(r), Expiry: tok.Expiry,
+		CanList: tok.HasScopes(client.ScopeVideoList), Stats: tok.HasScopes(client.ScopeUserInfoStats)}
 	if tok.HasScopes(client.ScopeVideoPublish) {
 		ci, err := u.CreatorInfo(r.Context())
 		switch {
@@ -408,7 +414,33 @@ func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(meJSON(info, u.Token().Scopes))
 }
 
-type errorPage struct{ Title, Message string }
+// videos lists the user's public videos, newest first, one page of TikTok's
+// video list at a time: ?cursor= carries TikTok's cursor to the next,
+// older page.
+func (a *app) videos(w http.ResponseWriter, r *http.Request) {
+	cursor, err := webui.ParseCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		a.render(w, http.StatusBadRequest, "error.html", webui.BadCursorPage())
+		return
+	}
+	u, _ := client.FromContext(r.Context())
+	p, err := webui.LoadVideos(r.Context(), u, "/videos", cursor)
+	if a.guard.HandleError(w, r, err) {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	a.render(w, http.StatusOK, "videos.html", p)
+}
+
+// authError answers the login handlers' failures with the error page:
+// 400 for what the user caused, 502 when TikTok failed; the log line is at
+// handlers.LogLevel, so a user's stale callback does not make noise.
+func (a *app) authError(w http.ResponseWriter, r *http.Request, err error) {
+	status := handlers.StatusCode(err)
+	a.logger.Log(r.Context(), handlers.LogLevel(err), "tiktok auth request failed",
+		"status", status, "path", r.URL.Path, "error", err)
+	a.render(w, status, "error.html", webui.AuthErrorPage(err))
+}
 
 func (a *app) render(w http.ResponseWriter, status int, name string, data any) {
 	var b strings.Builder

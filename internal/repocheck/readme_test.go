@@ -36,17 +36,60 @@ var knownImports = map[string]string{
 	"strings":    "strings",
 	"xoauth2":    "github.com/tiktokkit/tiktokkit/xoauth2",
 	"oauth2":     "golang.org/x/oauth2",
+	"testing":    "testing",
+	"cookiejar":  "net/http/cookiejar",
 }
 
 // readmeGiven declares, per file, the names its snippets take as given
 // (the app under test, a clock, IDs from earlier steps).
 var readmeGiven = map[string]string{
-	"README.md":                   "var app *httptest.Server\n",
+	"README.md":                   readmeNewApp,
 	"client/tiktoktest/README.md": "var clock interface{ Now() time.Time }\nvar openID, publishID string\n",
 	"docs/oauth-pkce.md":          "var w http.ResponseWriter\nvar r *http.Request\nvar ctx context.Context\nvar c *client.Client\nvar verifier string\n",
 	"docs/errors-and-retries.md":  "var ctx context.Context\nvar uc *client.UserClient\n",
 	"docs/posting.md":             "",
 }
+
+// readmeNewApp is what the README's testing snippets take as given: an
+// emulator, and the app constructor, the Quickstart's wiring around a
+// client.
+const readmeNewApp = `
+var emu *tiktoktest.Server
+
+func newApp(tk *client.Client) http.Handler {
+	tokens, err := tokenstore.NewSource(tokenstore.SourceConfig{Store: tokenstore.NewMemory(), Client: tk})
+	if err != nil {
+		panic(err)
+	}
+	sessions := scs.New()
+	sessions.Cookie.SameSite = http.SameSiteLaxMode
+	auth, err := handlers.New(handlers.Config{
+		Tokens: tokens, Sessions: sessions,
+		CrossOriginProtection: http.NewCrossOriginProtection(),
+	})
+	if err != nil {
+		panic(err)
+	}
+	guard, err := middleware.New(middleware.Config{Tokens: tokens, Sessions: sessions})
+	if err != nil {
+		panic(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "home") })
+	mux.Handle("GET /auth/tiktok/login", auth.Login())
+	mux.Handle("GET /auth/tiktok/callback", auth.Callback())
+	mux.Handle("POST /auth/tiktok/disconnect", auth.Disconnect())
+	mux.Handle("GET /me", guard.RequireTikTok(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, _ := client.FromContext(r.Context())
+		info, err := u.UserInfo(r.Context())
+		if guard.HandleError(w, r, err) {
+			return
+		}
+		fmt.Fprintf(w, "Hello, %s", info.DisplayName)
+	})))
+	return sessions.LoadAndSave(mux)
+}
+`
 
 var goBlock = regexp.MustCompile("(?s)```go\n(.*?)```")
 
@@ -148,6 +191,16 @@ func snippetProgram(given, body string) (string, error) {
 // topLevelProgram builds a main package around body, a snippet of whole
 // declarations.
 func topLevelProgram(fset *token.FileSet, given, body string) (string, error) {
+	src, err := topLevelFile(fset, "main", given, body)
+	if err != nil {
+		return "", err
+	}
+	return src + "\nfunc main() {}\n", nil
+}
+
+// topLevelFile is a file of package pkg holding given and body (whole
+// declarations) with the known imports they use.
+func topLevelFile(fset *token.FileSet, pkg, given, body string) (string, error) {
 	g, err := parser.ParseFile(fset, "snippet.go", "package p\n"+given+"\n"+body, 0)
 	if err != nil {
 		return "", fmt.Errorf("does not parse: %w", err)
@@ -166,5 +219,5 @@ func topLevelProgram(fset *token.FileSet, given, body string) (string, error) {
 		imports = append(imports, fmt.Sprintf("\t%s %q", name, knownImports[name]))
 	}
 	sort.Strings(imports)
-	return "package main\n\nimport (\n" + strings.Join(imports, "\n") + "\n)\n\n" + given + "\n" + body + "\nfunc main() {}\n", nil
+	return "package " + pkg + "\n\nimport (\n" + strings.Join(imports, "\n") + "\n)\n\n" + given + "\n" + body, nil
 }

@@ -1,7 +1,9 @@
 // Package repocheck holds checks over the whole module that belong in
 // "go test ./...": every Go file is gofmt-formatted, go vet finds nothing,
-// and the Go snippets of the READMEs compile. .ci/run runs gofmt and go vet
-// too; these make the plain test command catch the same mistakes.
+// the Go snippets of the READMEs compile, and the README's Quickstart and
+// its testing snippet run (the Quickstart as a program against the
+// emulator, the test with go test). .ci/run runs gofmt and go vet too;
+// these make the plain test command catch the same mistakes.
 package repocheck
 
 import (

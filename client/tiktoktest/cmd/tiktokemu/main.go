@@ -15,6 +15,7 @@
 //	-addr            TIKTOKEMU_ADDR            listen address (default 127.0.0.1:9090; ":0" picks a free loopback port)
 //	-client-key      TIKTOKEMU_CLIENT_KEY      client key (default test-client-key)
 //	-client-secret   TIKTOKEMU_CLIENT_SECRET   client secret (default test-client-secret)
+//	-app-name        TIKTOKEMU_APP_NAME        app name on the consent page (default Test App)
 //	-redirect-uris   TIKTOKEMU_REDIRECT_URIS   registered redirect URIs, comma-separated, exact match
 //	                                           (default none: any absolute http(s) URI)
 //	-scopes          TIKTOKEMU_SCOPES          scopes the app may request, comma-separated (default all six)

@@ -32,6 +32,7 @@ type options struct {
 	addr          string
 	clientKey     string
 	clientSecret  string
+	appName       string
 	redirectURIs  string
 	scopes        string
 	accessTTL     time.Duration
@@ -95,6 +96,7 @@ var envNames = map[string]string{
 	"addr":                       "TIKTOKEMU_ADDR",
 	"client-key":                 "TIKTOKEMU_CLIENT_KEY",
 	"client-secret":              "TIKTOKEMU_CLIENT_SECRET",
+	"app-name":                   "TIKTOKEMU_APP_NAME",
 	"redirect-uris":              "TIKTOKEMU_REDIRECT_URIS",
 	"scopes":                     "TIKTOKEMU_SCOPES",
 	"access-ttl":                 "TIKTOKEMU_ACCESS_TTL",
@@ -119,6 +121,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:9090", "listen `address` (loopback; \":0\" picks a free port)")
 	fs.StringVar(&o.clientKey, "client-key", "test-client-key", "client `key`")
 	fs.StringVar(&o.clientSecret, "client-secret", "test-client-secret", "client `secret`")
+	fs.StringVar(&o.appName, "app-name", "Test App", "app `name` the consent page shows")
 	fs.StringVar(&o.redirectURIs, "redirect-uris", "", "registered redirect `URIs`, comma-separated (default: any absolute http(s) URI)")
 	fs.StringVar(&o.scopes, "scopes", "", "`scopes` the app may request, comma-separated (default: all six)")
 	fs.DurationVar(&o.accessTTL, "access-ttl", 24*time.Hour, "access token `lifetime`")
@@ -169,6 +172,7 @@ func (o *options) config() (tiktoktest.Config, error) {
 	cfg := tiktoktest.Config{
 		ClientKey:                o.clientKey,
 		ClientSecret:             o.clientSecret,
+		AppName:                  o.appName,
 		RedirectURIs:             splitList(o.redirectURIs),
 		Scopes:                   splitList(o.scopes),
 		AccessTTL:                o.accessTTL,
@@ -316,6 +320,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		slog.String("url", base),
 		slog.String("authorize_url", emu.AuthURL()),
 		slog.String("client_key", cfg.ClientKey),
+		slog.String("app_name", cfg.AppName),
 		slog.Any("redirect_uris", cfg.RedirectURIs),
 		slog.String("pkce", cfg.PKCE.String()),
 		slog.Bool("auto_approve", cfg.AutoApprove),

@@ -122,6 +122,7 @@ func TestRunFromEnvironment(t *testing.T) {
 	t.Setenv("TIKTOKEMU_CODE_TTL", "1m")
 	t.Setenv("TIKTOKEMU_PKCE", "required")
 	t.Setenv("TIKTOKEMU_AUTO_APPROVE", "true")
+	t.Setenv("TIKTOKEMU_APP_NAME", "Env App")
 	users := filepath.Join(t.TempDir(), "users.json")
 	require.NoError(t, os.WriteFile(users, []byte(`[{"open_id":"u-1","display_name":"Dana Demo","follower_count":10}]`), 0o600))
 	t.Setenv("TIKTOKEMU_USERS", users)
@@ -157,6 +158,16 @@ func TestRunFromEnvironment(t *testing.T) {
 	assert.Equal(t, "u-1", tok["open_id"])
 	assert.EqualValues(t, 7200, tok["expires_in"])
 	assert.EqualValues(t, 4320*3600, tok["refresh_expires_in"])
+
+	// disable_auto_auth=1 shows the consent page, which names the app.
+	q.Set("disable_auto_auth", "1")
+	resp, err = noFollow.Get(s.base + "/v2/auth/authorize/?" + q.Encode())
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Contains(t, string(page), "Env App would like to access your TikTok account")
 	require.NoError(t, s.stop())
 }
 
