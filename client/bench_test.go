@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,7 +113,13 @@ func BenchmarkUserInfo(b *testing.B) {
 	ts, tok, _ := emulatorOnListener(b)
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
 	b.Cleanup(hc.CloseIdleConnections)
-	c, err := client.New(client.Config{ClientKey: "test-client-key", ClientSecret: "test-client-secret", APIURL: ts.URL, HTTPClient: hc})
+	// "client" keeps no quota, so that it compares with the hand-written
+	// call; "client+quota" books every call in the in-process limiter
+	// under a quota far from spent (the warm path).
+	c, err := client.New(client.Config{ClientKey: "test-client-key", ClientSecret: "test-client-secret", APIURL: ts.URL, HTTPClient: hc, NoQuotas: true})
+	require.NoError(b, err)
+	cq, err := client.New(client.Config{ClientKey: "test-client-key", ClientSecret: "test-client-secret", APIURL: ts.URL, HTTPClient: hc,
+		Quotas: map[string]client.Quota{client.EndpointUserInfo: {Limit: 1_000_000, Window: time.Second}}})
 	require.NoError(b, err)
 	ctx := context.Background()
 	fields := client.AllUserFields()
@@ -124,6 +131,16 @@ func BenchmarkUserInfo(b *testing.B) {
 
 	b.Run("client", func(b *testing.B) {
 		u := c.WithToken(tok)
+		b.ReportAllocs()
+		for b.Loop() {
+			info, err := u.UserInfo(ctx, fields...)
+			if err != nil || info.DisplayName == "" {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("client+quota", func(b *testing.B) {
+		u := cq.WithToken(tok)
 		b.ReportAllocs()
 		for b.Loop() {
 			info, err := u.UserInfo(ctx, fields...)

@@ -157,6 +157,25 @@ func TestQuotaDeadline(t *testing.T) {
 	assert.Contains(t, err.Error(), "user_info: quota 2/1m0s spent, next slot in")
 	assert.Len(t, a.all(), 2, "nothing sent")
 
+	t.Run("WithQuotaWait bounds only the wait", func(t *testing.T) {
+		start := time.Now()
+		_, err := u.UserInfo(client.WithQuotaWait(context.Background(), 100*time.Millisecond), client.FieldOpenID)
+		assert.Less(t, time.Since(start), time.Second)
+		var qe *client.QuotaError
+		require.ErrorAs(t, err, &qe)
+		assert.Greater(t, qe.RetryAfter, 55*time.Second)
+
+		free := quotaClient(t, a.srv.URL, map[string]client.Quota{client.EndpointUserInfo: {Limit: 5, Window: 300 * time.Millisecond}})
+		fu := free.WithToken(&client.Token{AccessToken: "act.free"})
+		for range 10 {
+			_, err := fu.UserInfo(client.WithQuotaWait(context.Background(), time.Second), client.FieldOpenID)
+			require.NoError(t, err, "waits within the bound are taken")
+		}
+		ctx, cancel := context.WithTimeout(client.WithQuotaWait(context.Background(), time.Hour), 10*time.Second)
+		defer cancel()
+		_, err = u.UserInfo(ctx, client.FieldOpenID)
+		assert.ErrorAs(t, err, &qe, "a nearer deadline still wins")
+	})
 	t.Run("a context that ends while waiting", func(t *testing.T) {
 		c := quotaClient(t, a.srv.URL, map[string]client.Quota{client.EndpointUserInfo: {Limit: 1, Window: time.Minute}})
 		u := c.WithToken(&client.Token{AccessToken: "act.cancel"})

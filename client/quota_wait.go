@@ -80,6 +80,21 @@ func limiterKey(lp limitedPath, bearer string) string {
 	return lp.endpoint + ":" + hex.EncodeToString(sum[:12])
 }
 
+// quotaWaitKey is the context key of WithQuotaWait.
+type quotaWaitKey struct{}
+
+// WithQuotaWait returns a context under which calls wait at most d for a
+// quota slot: a call whose wait would be longer fails at once with a
+// *QuotaError, as it does when the wait would pass the context's deadline.
+// Unlike a deadline it bounds only that wait, not the call, a token refresh
+// or anything else done with the context. A handler that answers 429 rather
+// than keep its user waiting uses it:
+//
+//	info, err := u.UserInfo(client.WithQuotaWait(r.Context(), 10*time.Second))
+func WithQuotaWait(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, quotaWaitKey{}, max(d, 0))
+}
+
 // takeTurn waits until rq may be sent under its quota and returns the
 // moment it was booked for. When the wait would pass ctx's deadline it
 // returns a *QuotaError at once. A limiter that cannot answer does not stop
@@ -89,6 +104,9 @@ func (c *Client) takeTurn(ctx context.Context, rq *request, lp limitedPath, key 
 	maxWait := time.Duration(-1)
 	if dl, ok := ctx.Deadline(); ok {
 		maxWait = max(time.Until(dl), 0)
+	}
+	if d, ok := ctx.Value(quotaWaitKey{}).(time.Duration); ok && (maxWait < 0 || d < maxWait) {
+		maxWait = d
 	}
 	asked := time.Now()
 	wait, ok, err := c.limiter.Reserve(ctx, key, c.bookedQuota(lp.quota), maxWait)

@@ -56,9 +56,9 @@
 // # Quotas
 //
 // The client keeps TikTok's published quotas (client.Config.Quotas): a call
-// waits for its turn while its context allows. Give requests a deadline
-// (http.TimeoutHandler, or a context.WithTimeout in the handler) and a call
-// whose wait would pass it fails at once with a *client.QuotaError;
+// waits for its turn while its context allows. Give the call a deadline, or
+// bound only the quota wait with client.WithQuotaWait, and a call whose wait
+// would pass it fails at once with a *client.QuotaError;
 // HandleError (and RequireTikTokFunc) then answer 429 with Retry-After, JSON
 // {"error":"rate_limited"} or a short page, and the user stays logged in. A
 // 429 from TikTok itself, after the client's retries, answers the same.

@@ -393,19 +393,20 @@ func (a *app) me(w http.ResponseWriter, r *http.Request) {
 	a.render(w, http.StatusOK, "me.html", p)
 }
 
-// apiDeadline bounds the TikTok call of /api/me, quota wait included.
-const apiDeadline = 10 * time.Second
+// apiQuotaWait is how long /api/me waits for TikTok's quota for user info
+// before it answers 429 with Retry-After. It bounds only that wait: a
+// refresh that waits for another instance's lease may take longer and
+// still keeps the user logged in.
+const apiQuotaWait = 10 * time.Second
 
 // apiMe answers the user's profile as JSON, fetched from TikTok on every
 // request through the request's user-bound client.
 func (a *app) apiMe(w http.ResponseWriter, r *http.Request) {
 	u, _ := client.FromContext(r.Context())
-	// A deadline of its own: when TikTok's quota for user info is spent
-	// and the wait would pass it, the call fails at once and the guard
+	// When TikTok's quota for user info is spent and the wait would be
+	// longer than apiQuotaWait, the call fails at once and the guard
 	// answers 429 with Retry-After.
-	ctx, cancel := context.WithTimeout(r.Context(), apiDeadline)
-	defer cancel()
-	info, err := u.UserInfo(ctx)
+	info, err := u.UserInfo(client.WithQuotaWait(r.Context(), apiQuotaWait))
 	if a.guard.HandleError(w, r, err) {
 		return
 	}
