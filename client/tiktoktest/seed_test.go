@@ -3,8 +3,10 @@ package tiktoktest_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -222,4 +224,52 @@ func TestSeedCreatorInfo(t *testing.T) {
 			assert.JSONEq(t, `"Alice Example"`, string(member(t, r.body, "data", "creator_nickname")))
 		})
 	}
+}
+
+// TestSeedOAuthErrors puts the emulator in each situation a recorded OAuth
+// error answer comes from and checks it answers the same: HTTP status, error
+// code and description.
+func TestSeedOAuthErrors(t *testing.T) {
+	emu := newEmu(t, seedConfig())
+	tok, err := emu.IssueToken(tiktoktest.DefaultUsers()[0].OpenID, "user.info.basic")
+	require.NoError(t, err)
+	wrongSecret := func(form string) string {
+		return strings.Replace(form, "client_secret="+url.QueryEscape(emu.ClientSecret()), "client_secret=wrong", 1)
+	}
+	for _, tc := range []struct {
+		vector, path, form string
+		status             int
+	}{
+		{"token_refresh__invalid_client__401.json", "/v2/oauth/token/", wrongSecret(refreshForm(emu, tok.RefreshToken)), http.StatusUnauthorized},
+		{"token_refresh__invalid_grant_refresh_token_invalid__400.json", "/v2/oauth/token/", refreshForm(emu, ""), http.StatusBadRequest},
+		{"token_refresh__invalid_request_malformed__400.json", "/v2/oauth/token/",
+			strings.Replace(refreshForm(emu, ""), "&refresh_token=", "", 1), http.StatusBadRequest},
+		{"revoke__invalid_client__401.json", "/v2/oauth/revoke/", wrongSecret(revokeForm(emu, tok.AccessToken)), http.StatusUnauthorized},
+		{"revoke__invalid_request_malformed__400.json", "/v2/oauth/revoke/",
+			strings.Replace(revokeForm(emu, ""), "&token=", "", 1), http.StatusBadRequest},
+	} {
+		t.Run(tc.vector, func(t *testing.T) {
+			want := seed.Bytes(tc.vector)
+			r := postForm(t, emu, tc.path, tc.form)
+			oauthErr(t, r, tc.status, jsonString(t, member(t, want, "error")), jsonString(t, member(t, want, "error_description")))
+		})
+	}
+	t.Run("token_authorization_code__invalid_grant_code_expired__400.json", func(t *testing.T) {
+		cfg := seedConfig()
+		cfg.AutoApprove = true
+		emu := newEmu(t, cfg)
+		urls := seed.Lines("authorization_urls__computed_by_gem_v0.4.0.txt")
+		cb := callback(t, get(t, emu, strings.TrimPrefix(urls[1], "https://www.tiktok.com")), seedRedirect)
+		emu.AdvanceClock(time.Hour) // past the code's lifetime
+		form := adaptForm(t, seed.String("request_form__token_authorization_code.txt"), map[string]string{"code": cb.Get("code")})
+		want := seed.Bytes("token_authorization_code__invalid_grant_code_expired__400.json")
+		oauthErr(t, postForm(t, emu, "/v2/oauth/token/", form), http.StatusBadRequest,
+			jsonString(t, member(t, want, "error")), jsonString(t, member(t, want, "error_description")))
+	})
+	t.Run("token_authorization_code__invalid_client__401.json", func(t *testing.T) {
+		form := adaptForm(t, seed.String("request_form__token_authorization_code.txt"), map[string]string{"client_secret": "wrong"})
+		want := seed.Bytes("token_authorization_code__invalid_client__401.json")
+		oauthErr(t, postForm(t, emu, "/v2/oauth/token/", form), http.StatusUnauthorized,
+			jsonString(t, member(t, want, "error")), jsonString(t, member(t, want, "error_description")))
+	})
 }
