@@ -3,9 +3,10 @@ package client
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tiktokkit/tiktokkit/internal/quotaspec"
 )
 
 // Quota is a limit TikTok enforces on one endpoint: at most Limit requests in
@@ -26,32 +27,11 @@ type Quota struct {
 // "100/2s" or "6/1m/token", or "off" for no limit.
 func ParseQuota(s string) (Quota, error) {
 	s = strings.TrimSpace(s)
-	if s == "off" {
-		return Quota{}, nil
+	sp, err := quotaspec.Parse(s)
+	if err != nil {
+		return Quota{}, fmt.Errorf("client: quota %q: %v", s, err)
 	}
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 {
-		return Quota{}, fmt.Errorf("client: quota %q is not LIMIT/WINDOW[/token|/app] or off", s)
-	}
-	limit, err := strconv.Atoi(parts[0])
-	if err != nil || limit <= 0 {
-		return Quota{}, fmt.Errorf("client: quota %q: the limit must be a positive integer", s)
-	}
-	window, err := time.ParseDuration(parts[1])
-	if err != nil || window <= 0 {
-		return Quota{}, fmt.Errorf("client: quota %q: the window must be a positive duration such as 1m or 2s", s)
-	}
-	q := Quota{Limit: limit, Window: window}
-	if len(parts) == 3 {
-		switch parts[2] {
-		case "token":
-			q.PerToken = true
-		case "app":
-		default:
-			return Quota{}, fmt.Errorf("client: quota %q: the keying must be token or app", s)
-		}
-	}
-	return q, nil
+	return Quota{Limit: sp.Limit, Window: sp.Window, PerToken: sp.PerToken}, nil
 }
 
 // ParseQuotas reads a comma-separated list of ENDPOINT=QUOTA settings in

@@ -2,9 +2,10 @@ package tokenstore
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/tiktokkit/tiktokkit/internal/sqlname"
 )
 
 // Dialect selects the SQL flavour of a SQL store: placeholders, upsert
@@ -83,8 +84,6 @@ const (
 		")"
 )
 
-var tableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
-
 // Schema returns the CREATE TABLE statement for dialect d and table (""
 // means DefaultTable). The table name may be schema-qualified
 // ("auth.tiktok_tokens") and must be a plain identifier.
@@ -92,7 +91,7 @@ func Schema(d Dialect, table string) (string, error) {
 	if table == "" {
 		table = DefaultTable
 	}
-	if !tableName.MatchString(table) {
+	if !sqlname.ValidTable(table) {
 		return "", fmt.Errorf("tokenstore: invalid table name %q", table)
 	}
 	var s string
@@ -106,7 +105,7 @@ func Schema(d Dialect, table string) (string, error) {
 	default:
 		return "", fmt.Errorf("tokenstore: unknown dialect %v", d)
 	}
-	return strings.Replace(s, DefaultTable, table, 1), nil
+	return sqlname.Render(s, DefaultTable, table), nil
 }
 
 // Statement slots of a SQL store.

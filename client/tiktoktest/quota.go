@@ -9,8 +9,9 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
+
+	"github.com/tiktokkit/tiktokkit/internal/quotaspec"
 )
 
 // Quota is a limit on one endpoint: at most Limit requests in any sliding
@@ -45,32 +46,11 @@ func (q Quota) String() string {
 // (a positive count, a Go duration, and how requests are counted; per app
 // when left out), or "off" for no limit: "100/2s", "6/1m/token".
 func ParseQuota(s string) (Quota, error) {
-	if s == "off" {
-		return Quota{}, nil
+	sp, err := quotaspec.Parse(s)
+	if err != nil {
+		return Quota{}, fmt.Errorf("tiktoktest: quota %q: %v", s, err)
 	}
-	parts := strings.Split(s, "/")
-	if len(parts) < 2 || len(parts) > 3 {
-		return Quota{}, fmt.Errorf("tiktoktest: quota %q is not LIMIT/WINDOW[/token|/app] or off", s)
-	}
-	limit, err := strconv.Atoi(parts[0])
-	if err != nil || limit <= 0 {
-		return Quota{}, fmt.Errorf("tiktoktest: quota %q: the limit must be a positive integer", s)
-	}
-	window, err := time.ParseDuration(parts[1])
-	if err != nil || window <= 0 {
-		return Quota{}, fmt.Errorf("tiktoktest: quota %q: the window must be a positive duration such as 1m or 2s", s)
-	}
-	q := Quota{Limit: limit, Window: window}
-	if len(parts) == 3 {
-		switch parts[2] {
-		case "token":
-			q.PerToken = true
-		case "app":
-		default:
-			return Quota{}, fmt.Errorf("tiktoktest: quota %q: the keying must be token or app", s)
-		}
-	}
-	return q, nil
+	return Quota{Limit: sp.Limit, Window: sp.Window, PerToken: sp.PerToken}, nil
 }
 
 // check reports what makes q unusable.

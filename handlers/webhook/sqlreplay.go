@@ -7,10 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tiktokkit/tiktokkit/internal/sqlname"
 )
 
 // Dialect selects the SQL flavour of a SQLReplayStore. The names and
@@ -73,8 +74,6 @@ const (
 		")"
 )
 
-var replayTableName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
-
 // ReplaySchema returns the CREATE TABLE statement for dialect d and table
 // ("" means DefaultReplayTable). The table name may be schema-qualified
 // ("hooks.tiktok_webhook_replays") and must be a plain identifier.
@@ -82,7 +81,7 @@ func ReplaySchema(d Dialect, table string) (string, error) {
 	if table == "" {
 		table = DefaultReplayTable
 	}
-	if !replayTableName.MatchString(table) {
+	if !sqlname.ValidTable(table) {
 		return "", fmt.Errorf("webhook: invalid replay table name %q", table)
 	}
 	var s string
@@ -96,7 +95,7 @@ func ReplaySchema(d Dialect, table string) (string, error) {
 	default:
 		return "", fmt.Errorf("webhook: unknown dialect %v", d)
 	}
-	return strings.Replace(s, DefaultReplayTable, table, 1), nil
+	return sqlname.Render(s, DefaultReplayTable, table), nil
 }
 
 // SQLReplayConfig configures a SQLReplayStore.
