@@ -150,6 +150,11 @@ type Config struct {
 	// MaxBodyBytes limits the size of a response body; a larger one fails
 	// with ErrBodyTooLarge. Default DefaultMaxBodyBytes (1 MiB).
 	MaxBodyBytes int64
+	// Hooks, when set, is told about every call to TikTok, every quota
+	// wait and every uploaded chunk, for metrics and traces (package
+	// otelkit implements it on OpenTelemetry). Default nil: nothing is
+	// reported, at no cost.
+	Hooks Hooks
 }
 
 // String describes the configuration with the client secret hidden.
@@ -196,6 +201,7 @@ type Client struct {
 	log        *slog.Logger
 	retry      RetryPolicy
 	clock      func() time.Time
+	hooks      Hooks
 
 	// Client token cache: the current token and the fetch in flight.
 	ctMu     sync.Mutex
@@ -288,6 +294,7 @@ func New(cfg Config) (*Client, error) {
 		log:        cfg.Logger,
 		retry:      cfg.Retry,
 		clock:      cfg.Clock,
+		hooks:      cfg.Hooks,
 		jitter:     fullJitter,
 	}, nil
 }
