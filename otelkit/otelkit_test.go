@@ -333,18 +333,18 @@ func TestTelemetryOfAWholeStory(t *testing.T) {
 	// Metrics: exactly what happened.
 	m := s.collect()
 	assert.Equal(t, map[string]int64{
-		"http.response.status_code=200,tiktok.endpoint=token,tiktok.outcome=ok":                      3 + 3, // exchanges; refreshes of Alice, Bob, Carol
-		"http.response.status_code=200,tiktok.endpoint=user_info,tiktok.outcome=ok":                  3 + 25 + 1,
+		"http.response.status_code=200,tiktok.endpoint=token,tiktok.outcome=ok":                       3 + 3, // exchanges; refreshes of Alice, Bob, Carol
+		"http.response.status_code=200,tiktok.endpoint=user_info,tiktok.outcome=ok":                   3 + 25 + 1,
 		"http.response.status_code=401,tiktok.endpoint=user_info,tiktok.outcome=access_token_invalid": 1,
-		"http.response.status_code=400,tiktok.endpoint=token,tiktok.outcome=invalid_grant":           1,
-		"http.response.status_code=200,tiktok.endpoint=revoke,tiktok.outcome=ok":                     1,
+		"http.response.status_code=400,tiktok.endpoint=token,tiktok.outcome=invalid_grant":            1,
+		"http.response.status_code=200,tiktok.endpoint=revoke,tiktok.outcome=ok":                      1,
 	}, sums(t, m[otelkit.MetricClientRequests]))
 	assert.Equal(t, map[string]uint64{
-		"http.response.status_code=200,tiktok.endpoint=token,tiktok.outcome=ok":                      6,
-		"http.response.status_code=200,tiktok.endpoint=user_info,tiktok.outcome=ok":                  29,
+		"http.response.status_code=200,tiktok.endpoint=token,tiktok.outcome=ok":                       6,
+		"http.response.status_code=200,tiktok.endpoint=user_info,tiktok.outcome=ok":                   29,
 		"http.response.status_code=401,tiktok.endpoint=user_info,tiktok.outcome=access_token_invalid": 1,
-		"http.response.status_code=400,tiktok.endpoint=token,tiktok.outcome=invalid_grant":           1,
-		"http.response.status_code=200,tiktok.endpoint=revoke,tiktok.outcome=ok":                     1,
+		"http.response.status_code=400,tiktok.endpoint=token,tiktok.outcome=invalid_grant":            1,
+		"http.response.status_code=200,tiktok.endpoint=revoke,tiktok.outcome=ok":                      1,
 	}, counts(t, m[otelkit.MetricClientDuration]))
 	assert.Equal(t, map[string]int64{
 		"tiktok.outcome=ok":            3, // Alice's, Bob's, Carol's
