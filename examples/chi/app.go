@@ -24,6 +24,7 @@ import (
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/middleware"
+	"github.com/tiktokkit/tiktokkit/otelkit"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
@@ -41,6 +42,8 @@ type appOptions struct {
 	// AutoApprove makes the in-process emulator approve logins without
 	// showing its consent page.
 	AutoApprove bool
+	// Telemetry, when set, receives the kit's metrics and traces.
+	Telemetry *otelkit.Telemetry
 }
 
 // app is the example's whole HTTP surface.
@@ -141,7 +144,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 			"tokens", n, "keys", strings.Join(a.keys.IDs(), ","))
 	}
 
-	a.client, err = client.New(client.Config{
+	a.client, err = client.New(instrumented(opts.Telemetry, client.Config{
 		ClientKey:    s.ClientKey,
 		ClientSecret: s.ClientSecret,
 		RedirectURL:  s.RedirectURI,
@@ -150,16 +153,16 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		APIURL:       s.APIURL,
 		Logger:       logger,
 		Clock:        opts.Clock,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
-	a.tokens, err = tokenstore.NewSource(tokenstore.SourceConfig{
+	a.tokens, err = tokenstore.NewSource(instrumented(opts.Telemetry, tokenstore.SourceConfig{
 		Store:  a.store,
 		Client: a.client,
 		Logger: logger,
 		Clock:  opts.Clock,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -185,14 +188,14 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	}
 	a.identity = tokenstore.SessionIdentity(a.sessions)
 
-	auth, err := handlers.New(handlers.Config{
+	auth, err := handlers.New(instrumented(opts.Telemetry, handlers.Config{
 		Tokens:   a.tokens,
 		Sessions: a.sessions,
 		Identity: a.identity,
 		Logger:   logger,
 		// The step-up scopes a guarded page may ask for later.
 		StepUpScopes: []string{client.ScopeVideoList, client.ScopeVideoPublish},
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -209,9 +212,6 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 
 	r := chi.NewRouter()
 	r.Use(chimw.Recoverer)
-	// Answered before the session is loaded: a load balancer's probe costs
-	// no database round trip.
-	r.Use(chimw.Heartbeat("/healthz"))
 	r.Use(chimw.GetHead)
 	r.Use(a.sessions.LoadAndSave)
 	r.Use(securityHeaders)
