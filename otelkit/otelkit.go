@@ -86,10 +86,28 @@ type Telemetry struct {
 	rateWait     metric.Float64Histogram
 	webhooks     metric.Int64Counter
 	uploadBytes  metric.Int64Counter
-	attrSets     sync.Map // attrKey -> metric.MeasurementOption
+	attrSets     sync.Map // attrKey -> *measureOpts
 	clientSpan   sync.Map // endpoint -> span name
-	noAttributes metric.MeasurementOption
+	noAttributes *measureOpts
 }
+
+// measureOpts is one attribute set as the option slices Add and Record
+// take, made once so that a measurement allocates nothing.
+type measureOpts struct {
+	add    []metric.AddOption
+	record []metric.RecordOption
+}
+
+func newMeasureOpts(kv ...attribute.KeyValue) *measureOpts {
+	o := metric.WithAttributeSet(attribute.NewSet(kv...))
+	return &measureOpts{add: []metric.AddOption{o}, record: []metric.RecordOption{o}}
+}
+
+// Span start options shared by every span of a kind.
+var (
+	clientSpanStart   = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
+	internalSpanStart = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+)
 
 var (
 	_ client.Hooks     = (*Telemetry)(nil)
@@ -108,7 +126,7 @@ func New(cfg Config) (*Telemetry, error) {
 		tp = otel.GetTracerProvider()
 	}
 	m := mp.Meter(ScopeName)
-	t := &Telemetry{tracer: tp.Tracer(ScopeName), noAttributes: metric.WithAttributeSet(attribute.NewSet())}
+	t := &Telemetry{tracer: tp.Tracer(ScopeName), noAttributes: newMeasureOpts()}
 	var errs []error
 	counter := func(name, unit, desc string) metric.Int64Counter {
 		opts := []metric.Int64CounterOption{metric.WithDescription(desc)}
@@ -202,9 +220,9 @@ const (
 // attrs returns the measurement option for k, made once per combination.
 // Every attribute value comes from a small fixed set (endpoint names,
 // outcomes, statuses), so the cache stays small.
-func (t *Telemetry) attrs(k attrKey) metric.MeasurementOption {
+func (t *Telemetry) attrs(k attrKey) *measureOpts {
 	if o, ok := t.attrSets.Load(k); ok {
-		return o.(metric.MeasurementOption)
+		return o.(*measureOpts)
 	}
 	var kv []attribute.KeyValue
 	switch k.metric {
@@ -222,15 +240,17 @@ func (t *Telemetry) attrs(k attrKey) metric.MeasurementOption {
 	case kindWebhook:
 		kv = []attribute.KeyValue{AttrEvent.String(k.a), AttrOutcome.String(k.b)}
 	}
-	o, _ := t.attrSets.LoadOrStore(k, metric.WithAttributeSet(attribute.NewSet(kv...)))
-	return o.(metric.MeasurementOption)
+	o, _ := t.attrSets.LoadOrStore(k, newMeasureOpts(kv...))
+	return o.(*measureOpts)
 }
 
 // CallStart starts the span of a call to TikTok. It implements client.Hooks.
 func (t *Telemetry) CallStart(ctx context.Context, call client.CallInfo) context.Context {
-	ctx, _ = t.tracer.Start(ctx, t.clientSpanName(call.Endpoint), trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(AttrEndpoint.String(call.Endpoint), AttrOperation.String(call.Operation),
-			AttrMethod.String(call.Method)))
+	ctx, span := t.tracer.Start(ctx, t.clientSpanName(call.Endpoint), clientSpanStart...)
+	if span.IsRecording() {
+		span.SetAttributes(AttrEndpoint.String(call.Endpoint), AttrOperation.String(call.Operation),
+			AttrMethod.String(call.Method))
+	}
 	return ctx
 }
 
@@ -246,8 +266,8 @@ func (t *Telemetry) clientSpanName(endpoint string) string {
 // is also an event on the call's span. It implements client.Hooks.
 func (t *Telemetry) Attempt(ctx context.Context, a client.AttemptReport) {
 	o := t.attrs(attrKey{metric: kindClient, a: a.Endpoint, b: a.Outcome, status: a.StatusCode, withCode: a.StatusCode != 0})
-	t.requests.Add(ctx, 1, o)
-	t.duration.Record(ctx, a.Duration.Seconds(), o)
+	t.requests.Add(ctx, 1, o.add...)
+	t.duration.Record(ctx, a.Duration.Seconds(), o.record...)
 	if a.Outcome != client.OutcomeOK {
 		if span := trace.SpanFromContext(ctx); span.IsRecording() {
 			span.AddEvent("tiktok.attempt_failed", trace.WithAttributes(AttrAttempt.Int(a.Attempt),
@@ -283,7 +303,7 @@ func (t *Telemetry) QuotaWait(ctx context.Context, endpoint string, wait time.Du
 	if refused {
 		outcome = "refused"
 	}
-	t.rateWait.Record(ctx, wait.Seconds(), t.attrs(attrKey{metric: kindRateLimit, a: endpoint, b: outcome}))
+	t.rateWait.Record(ctx, wait.Seconds(), t.attrs(attrKey{metric: kindRateLimit, a: endpoint, b: outcome}).record...)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("tiktokkit.ratelimit.wait", trace.WithAttributes(AttrEndpoint.String(endpoint),
 			AttrOutcome.String(outcome), attribute.Float64("tiktokkit.ratelimit.wait", wait.Seconds())))
@@ -292,20 +312,23 @@ func (t *Telemetry) QuotaWait(ctx context.Context, endpoint string, wait time.Du
 
 // UploadBytes counts uploaded bytes. It implements client.Hooks.
 func (t *Telemetry) UploadBytes(ctx context.Context, n int64) {
-	t.uploadBytes.Add(ctx, n, t.noAttributes)
+	t.uploadBytes.Add(ctx, n, t.noAttributes.add...)
 }
 
 // RefreshStart starts the span of a refresh. It implements
 // tokenstore.Hooks.
 func (t *Telemetry) RefreshStart(ctx context.Context, forced bool) context.Context {
-	ctx, _ = t.tracer.Start(ctx, "tiktokkit.token.refresh", trace.WithAttributes(AttrForced.Bool(forced)))
+	ctx, span := t.tracer.Start(ctx, "tiktokkit.token.refresh", internalSpanStart...)
+	if span.IsRecording() {
+		span.SetAttributes(AttrForced.Bool(forced))
+	}
 	return ctx
 }
 
 // RefreshEnd counts the refresh and ends its span. It implements
 // tokenstore.Hooks.
 func (t *Telemetry) RefreshEnd(ctx context.Context, r tokenstore.RefreshReport) {
-	t.refreshes.Add(ctx, 1, t.attrs(attrKey{metric: kindRefresh, a: string(r.Outcome)}))
+	t.refreshes.Add(ctx, 1, t.attrs(attrKey{metric: kindRefresh, a: string(r.Outcome)}).add...)
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() {
 		span.SetAttributes(AttrOutcome.String(string(r.Outcome)),
@@ -321,7 +344,7 @@ func (t *Telemetry) RefreshEnd(ctx context.Context, r tokenstore.RefreshReport) 
 // LeaseWait records the time spent taking a refresh lease. It implements
 // tokenstore.Hooks.
 func (t *Telemetry) LeaseWait(ctx context.Context, wait time.Duration, acquired bool) {
-	t.leaseWait.Record(ctx, wait.Seconds(), t.noAttributes)
+	t.leaseWait.Record(ctx, wait.Seconds(), t.noAttributes.record...)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("tiktokkit.lease.wait", trace.WithAttributes(AttrLeaseWait.Float64(wait.Seconds()),
 			AttrAcquired.Bool(acquired)))
@@ -331,7 +354,7 @@ func (t *Telemetry) LeaseWait(ctx context.Context, wait time.Duration, acquired 
 // Logout counts a user logged out, by reason. It implements
 // tokenstore.Hooks and handlers.Hooks.
 func (t *Telemetry) Logout(ctx context.Context, reason tokenstore.LogoutReason) {
-	t.logouts.Add(ctx, 1, t.attrs(attrKey{metric: kindLogout, a: string(reason)}))
+	t.logouts.Add(ctx, 1, t.attrs(attrKey{metric: kindLogout, a: string(reason)}).add...)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent("tiktokkit.logout", trace.WithAttributes(AttrReason.String(string(reason))))
 	}
@@ -340,7 +363,10 @@ func (t *Telemetry) Logout(ctx context.Context, reason tokenstore.LogoutReason) 
 // HandlerStart starts the span of a callback or disconnect. It implements
 // handlers.Hooks.
 func (t *Telemetry) HandlerStart(ctx context.Context, handler string) context.Context {
-	ctx, _ = t.tracer.Start(ctx, "tiktokkit."+handler, trace.WithAttributes(AttrHandler.String(handler)))
+	ctx, span := t.tracer.Start(ctx, "tiktokkit."+handler, internalSpanStart...)
+	if span.IsRecording() {
+		span.SetAttributes(AttrHandler.String(handler))
+	}
 	return ctx
 }
 
@@ -362,7 +388,7 @@ func (t *Telemetry) HandlerEnd(ctx context.Context, _ string, err error) {
 // also counts a logout with reason "webhook". It implements webhook.Hooks.
 func (t *Telemetry) WebhookEvent(ctx context.Context, event, outcome string) {
 	name := eventName(event)
-	t.webhooks.Add(ctx, 1, t.attrs(attrKey{metric: kindWebhook, a: name, b: outcome}))
+	t.webhooks.Add(ctx, 1, t.attrs(attrKey{metric: kindWebhook, a: name, b: outcome}).add...)
 	if event == webhook.EventAuthorizationRemoved && outcome == webhook.OutcomeOK {
 		t.Logout(ctx, tokenstore.LogoutWebhook)
 	}
