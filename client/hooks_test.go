@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/client"
+	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 )
 
 // recordingHooks keeps everything a Client reports.
@@ -219,4 +220,36 @@ func TestDebugLogShowsEachCall(t *testing.T) {
 	}
 	assert.NotContains(t, line, tok.AccessToken)
 	assert.NotContains(t, line, specClientSecret)
+}
+
+func TestHooksCountUploadedChunks(t *testing.T) {
+	emu := tiktoktest.NewServer(tiktoktest.Config{})
+	t.Cleanup(emu.Close)
+	h := &recordingHooks{}
+	c, err := client.New(client.Config{
+		ClientKey: emu.ClientKey(), ClientSecret: emu.ClientSecret(), APIURL: emu.APIURL(), AuthURL: emu.AuthURL(),
+		Retry: client.RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}, Hooks: h,
+	})
+	require.NoError(t, err)
+	uc := mediaUser(t, emu, c, mediaAlice)
+	const size = 13_000_000
+	url, plan, _ := initUpload(t, emu, uc, size, 6_000_000)
+	// The second chunk is refused once: it is counted when it is accepted.
+	emu.InjectUploadFault(tiktoktest.UploadFault{Chunk: 1, Status: http.StatusServiceUnavailable, Times: 1})
+	require.NoError(t, c.Upload(context.Background(), url, newNoise("hooks", size), size, plan, client.UploadOptions{}))
+	assert.Equal(t, []int64{6_000_000, 7_000_000}, h.uploaded)
+	var total int64
+	for _, n := range h.uploaded {
+		total += n
+	}
+	assert.Equal(t, int64(size), total)
+	assert.Contains(t, endpointsOf(h.starts), client.EndpointVideoInit)
+}
+
+func endpointsOf(calls []client.CallInfo) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.Endpoint)
+	}
+	return out
 }
