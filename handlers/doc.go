@@ -98,4 +98,9 @@
 // in two tabs of one browser load and save the session independently, as
 // scs does for every request, so the last one to finish wins and the other
 // tab's callback then fails with ErrNoPendingLogin.
+//
+// Health serves a load balancer's probe: 200 while the token store answers
+// a cheap round trip, 503 otherwise. Config.Hooks receives every callback
+// and disconnect with its outcome (package otelkit implements it on
+// OpenTelemetry).
 package handlers
