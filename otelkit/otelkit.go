@@ -45,16 +45,16 @@ const (
 	AttrEvent      = attribute.Key("event")                     // a webhook event's name
 
 	// Span attributes only.
-	AttrOperation  = attribute.Key("tiktok.operation")          // the client's name for the call, such as "refresh"
-	AttrMethod     = attribute.Key("http.request.method")       // the HTTP method of a call
-	AttrLogID      = attribute.Key("tiktok.log_id")             // TikTok's log_id of the answer
-	AttrRetryCount = attribute.Key("http.request.resend_count") // requests sent after the first
-	AttrAttempt    = attribute.Key("tiktok.attempt")            // the number of a request within its call
-	AttrForced     = attribute.Key("tiktokkit.refresh.forced")  // a refresh after TikTok refused the token
-	AttrCoalesced  = attribute.Key("tiktokkit.refresh.coalesced")
-	AttrLeaseWait  = attribute.Key("tiktokkit.lease.wait") // seconds waited for the refresh lease
-	AttrAcquired   = attribute.Key("tiktokkit.lease.acquired")
-	AttrHandler    = attribute.Key("tiktokkit.handler") // "callback" or "disconnect"
+	AttrOperation  = attribute.Key("tiktok.operation")            // the client's name for the call, such as "refresh"
+	AttrMethod     = attribute.Key("http.request.method")         // the HTTP method of a call
+	AttrLogID      = attribute.Key("tiktok.log_id")               // TikTok's log_id of the answer
+	AttrRetryCount = attribute.Key("http.request.resend_count")   // requests sent after the first
+	AttrAttempt    = attribute.Key("tiktok.attempt")              // the number of a request within its call
+	AttrForced     = attribute.Key("tiktokkit.refresh.forced")    // a refresh after TikTok refused the token
+	AttrCoalesced  = attribute.Key("tiktokkit.refresh.coalesced") // the caller joined a refresh in flight
+	AttrLeaseWait  = attribute.Key("tiktokkit.lease.wait")        // seconds waited for the refresh lease
+	AttrAcquired   = attribute.Key("tiktokkit.lease.acquired")    // the wait ended holding the lease
+	AttrHandler    = attribute.Key("tiktokkit.handler")           // "callback" or "disconnect"
 )
 
 // durationBuckets are the histogram boundaries, in seconds: from a fast
