@@ -166,6 +166,11 @@ type Config struct {
 	// NoQuotas turns the client's own quota keeping off: requests go out
 	// as fast as they are made, and TikTok's 429s are retried as before.
 	NoQuotas bool
+	// Hooks, when set, is told about every call to TikTok, every quota
+	// wait and every uploaded chunk, for metrics and traces (package
+	// otelkit implements it on OpenTelemetry). Default nil: nothing is
+	// reported, at no cost.
+	Hooks Hooks
 }
 
 // String describes the configuration with the client secret hidden.
@@ -212,6 +217,7 @@ type Client struct {
 	log        *slog.Logger
 	retry      RetryPolicy
 	clock      func() time.Time
+	hooks      Hooks
 
 	// Client token cache: the current token and the fetch in flight.
 	ctMu     sync.Mutex
@@ -320,6 +326,7 @@ func New(cfg Config) (*Client, error) {
 		log:        cfg.Logger,
 		retry:      cfg.Retry,
 		clock:      cfg.Clock,
+		hooks:      cfg.Hooks,
 		jitter:     fullJitter,
 	}, nil
 }

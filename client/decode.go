@@ -258,6 +258,9 @@ func decodeEnvelope(rp *reply, out any) (hasData bool, err error) {
 	if !is2xx(rp.status) {
 		return false, responseError(rp, errUnexpectedStatus)
 	}
+	if env.Error != nil {
+		rp.logID = env.Error.LogID
+	}
 	return env.Data != nil, nil
 }
 
@@ -300,6 +303,7 @@ func decodeTokenBody(rp *reply) (*tokenBody, error) {
 	if tb.AccessToken == "" {
 		return nil, responseError(rp, errNoAccessToken)
 	}
+	rp.logID = tb.LogID
 	return &tb, nil
 }
 

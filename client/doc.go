@@ -34,4 +34,8 @@
 // chunk plans and uploads) and docs/errors-and-retries.md. examples/basic is
 // a complete app; package client/tiktoktest is an in-process TikTok emulator
 // for tests and offline development.
+//
+// Config.Hooks receives every call to TikTok (endpoint, status, outcome,
+// log_id, retries), quota wait and uploaded chunk, for metrics and traces;
+// package otelkit implements it on OpenTelemetry. Unset, it costs nothing.
 package client

@@ -116,10 +116,16 @@ func (c *Client) takeTurn(ctx context.Context, rq *request, lp limitedPath, key 
 		return asked, nil
 	}
 	if !ok {
+		if c.hooks != nil {
+			c.hooks.QuotaWait(ctx, lp.endpoint, wait, true)
+		}
 		return asked, &QuotaError{Endpoint: lp.endpoint, Quota: lp.quota, RetryAfter: wait}
 	}
 	if wait <= 0 {
 		return asked, nil
+	}
+	if c.hooks != nil {
+		c.hooks.QuotaWait(ctx, lp.endpoint, wait, false)
 	}
 	if c.log.Enabled(ctx, slog.LevelDebug) {
 		c.log.DebugContext(ctx, "client: waiting for quota", slog.String("op", rq.op),

@@ -55,6 +55,7 @@ type reply struct {
 	retryAfter  time.Duration
 	body        []byte
 	secrets     []string // the request's credentials, masked in snippets
+	logID       string   // TikTok's log_id of a successful answer, set by the decoder
 }
 
 // transportError marks an error from sending the request or reading the
@@ -90,13 +91,24 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // to decode, repeating per rq.retry with exponential backoff and full jitter.
 // decode returns nil for success or the error the answer means; errors that
 // match ErrRateLimited or ErrServer are repeated for retryAll calls.
-func (c *Client) roundTrip(ctx context.Context, rq *request, decode func(*reply) error) error {
+func (c *Client) roundTrip(ctx context.Context, rq *request, decode func(*reply) error) (err error) {
+	var obs observation
+	ctx, ob := c.observe(ctx, rq, &obs) // nil unless Config.Hooks or debug logging
+	if ob != nil {
+		defer func() { ob.end(ctx, err) }()
+	}
 	attempts := 1
 	if rq.retry != retryNone {
 		attempts = c.retry.MaxAttempts
 	}
 	for attempt := 1; ; attempt++ {
-		err := c.attempt(ctx, rq, decode)
+		if ob != nil {
+			ob.begin()
+		}
+		err := c.attempt(ctx, rq, decode, ob)
+		if ob != nil && !isQuotaError(err) { // a call the quota held back sent nothing
+			ob.attemptDone(ctx, err)
+		}
 		if err == nil {
 			return nil
 		}
@@ -117,8 +129,9 @@ func (c *Client) roundTrip(ctx context.Context, rq *request, decode func(*reply)
 	}
 }
 
-// attempt sends rq once.
-func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) error) error {
+// attempt sends rq once. When ob is not nil it receives the answer's
+// status, log_id and size.
+func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) error, ob *observation) error {
 	var body io.Reader
 	if rq.body != nil {
 		body = bytes.NewReader(rq.body)
@@ -186,6 +199,9 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 	}()
 	limit := c.cfg.MaxBodyBytes
 	n, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
+	if ob != nil {
+		ob.status = rp.status
+	}
 	if n > limit {
 		// Too large: the rest is not read, so the connection is dropped
 		// rather than drained.
@@ -198,11 +214,10 @@ func (c *Client) attempt(ctx context.Context, rq *request, decode func(*reply) e
 		return &transportError{op: rq.op + ": reading body", err: err}
 	}
 	rp.body = buf.Bytes()
-	if c.log.Enabled(ctx, slog.LevelDebug) {
-		c.log.DebugContext(ctx, "client: answer", slog.String("op", rq.op),
-			slog.Int("status", rp.status), slog.Int("bytes", len(rp.body)))
-	}
 	err = decode(&rp)
+	if ob != nil {
+		ob.status, ob.logID, ob.bytes = rp.status, rp.logID, len(rp.body)
+	}
 	if limited && err != nil && errors.Is(err, ErrRateLimited) {
 		c.refused(ctx, lp, key, err)
 	}

@@ -206,6 +206,9 @@ func (c *Client) upload(ctx context.Context, uploadURL string, size int64, plan 
 			}
 			continue
 		}
+		if c.hooks != nil && (ans.status == http.StatusCreated || ans.status == http.StatusPartialContent) {
+			c.hooks.UploadBytes(ctx, end-offset)
+		}
 		switch s := ans.status; {
 		case s == http.StatusCreated:
 			if end != size && ans.progress != size {

@@ -63,6 +63,7 @@ func (a *Auth) serveDisconnect(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		a.logger.LogAttrs(ctx, slog.LevelInfo, "tiktok disconnect", slog.String("open_id", key))
+		a.loggedOut(ctx)
 	}
 	redirect(w, a.afterDisconnect, http.StatusSeeOther)
 }

@@ -168,4 +168,9 @@
 // cookie, and each tab's callback completes; a second successful login in
 // the same browser does not log out the first (the identity is recorded
 // again in the renewed session).
+//
+// Health serves a load balancer's probe: 200 while the token store answers
+// a cheap round trip, 503 otherwise. Config.Hooks receives every callback
+// and disconnect with its outcome (package otelkit implements it on
+// OpenTelemetry).
 package handlers

@@ -112,6 +112,10 @@ type Config struct {
 	// against cross-site requests some other way. Default false:
 	// Disconnect refuses (ErrCSRFUnprotected) unless one of them protects it.
 	InsecureSkipCSRFCheck bool
+	// Hooks, when set, is told about every callback and disconnect and
+	// their outcome, for metrics and traces (package otelkit implements it
+	// on OpenTelemetry). Default nil: nothing is reported, at no cost.
+	Hooks Hooks
 }
 
 // Auth serves "Log in with TikTok": Login, Callback and Disconnect. Make one
@@ -136,6 +140,7 @@ type Auth struct {
 	crossOrigin     *http.CrossOriginProtection
 	aead            cipher.AEAD // seals pending-login cookies
 	secureCookies   bool        // RedirectURL is https: Secure, __Host- cookies
+	hooks           Hooks
 }
 
 // New checks cfg, fills in the defaults and returns the handlers.
@@ -171,6 +176,7 @@ func New(cfg Config) (*Auth, error) {
 		logger:          cfg.Logger,
 		skipCSRF:        cfg.InsecureSkipCSRFCheck,
 		crossOrigin:     cfg.CrossOriginProtection,
+		hooks:           cfg.Hooks,
 	}
 	if a.identity == nil {
 		a.identity = tokenstore.SessionIdentity(cfg.Sessions)
@@ -270,7 +276,7 @@ func (a *Auth) Login() http.Handler { return http.HandlerFunc(a.serveLogin) }
 // logged and the login goes on with the open_id of the token), renews the
 // session token, saves the token under the open_id, records the identity,
 // calls OnLogin, and answers 302 to the login's return_to.
-func (a *Auth) Callback() http.Handler { return http.HandlerFunc(a.serveCallback) }
+func (a *Auth) Callback() http.Handler { return a.observed(HandlerCallback, a.serveCallback) }
 
 // Disconnect returns the handler that logs the user out of TikTok in this
 // app; mount it for POST behind nosurf.
@@ -279,7 +285,7 @@ func (a *Auth) Callback() http.Handler { return http.HandlerFunc(a.serveCallback
 // it from the store, removes the identity from the session, renews the
 // session token and answers 303 to AfterDisconnect. Without a logged-in user
 // it only redirects.
-func (a *Auth) Disconnect() http.Handler { return http.HandlerFunc(a.serveDisconnect) }
+func (a *Auth) Disconnect() http.Handler { return a.observed(HandlerDisconnect, a.serveDisconnect) }
 
 // errNoSession reports a wiring mistake: the handler runs outside
 // Sessions.LoadAndSave.
@@ -299,6 +305,9 @@ func (a *Auth) sessionLoaded(ctx context.Context) (ok bool) {
 
 // fail hands err to the error handler with the no-store header set.
 func (a *Auth) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if a.hooks != nil {
+		noteFailure(r, err)
+	}
 	authHeaders(w)
 	a.errorHandler(w, r, err)
 }

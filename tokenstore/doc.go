@@ -123,4 +123,8 @@
 //     caller's answer. With a store that is no Replacer the save is a Put
 //     and can bring a deleted token back; it was revoked at TikTok by then,
 //     so the next API call ends as "log in again".
+//
+// SourceConfig.Hooks receives every refresh with its outcome, every lease
+// wait and every logout with its reason, for metrics and traces; package
+// otelkit implements it on OpenTelemetry. Unset, it costs nothing.
 package tokenstore

@@ -16,6 +16,9 @@ type flight struct {
 	done chan struct{}
 	tok  *client.Token
 	err  error
+	// For the hooks, set before done is closed.
+	outcome   RefreshOutcome
+	leaseWait time.Duration
 }
 
 // good reports whether tok serves a caller that held seen (and, for a
@@ -37,6 +40,15 @@ func (s *Source) good(tok, seen, failed *client.Token, now time.Time) bool {
 
 // refresh joins or starts the key's refresh and waits for it, or for ctx.
 func (s *Source) refresh(ctx context.Context, key string, seen, failed *client.Token) (*client.Token, error) {
+	if s.cfg.Hooks != nil {
+		return s.observedRefresh(ctx, key, seen, failed)
+	}
+	return s.refreshNoted(ctx, key, seen, failed, nil)
+}
+
+// refreshNoted is refresh, telling note (when not nil) about the flight
+// that answered.
+func (s *Source) refreshNoted(ctx context.Context, key string, seen, failed *client.Token, note *refreshNote) (*client.Token, error) {
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		f, leader := s.join(ctx, key, seen, failed)
@@ -44,6 +56,9 @@ func (s *Source) refresh(ctx context.Context, key string, seen, failed *client.T
 		case <-f.done:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("tokenstore: waiting for the refresh of %q: %w", key, ctx.Err())
+		}
+		if note != nil {
+			*note = refreshNote{leader: leader, outcome: f.outcome, leaseWait: f.leaseWait}
 		}
 		now := s.now()
 		if f.err != nil {
@@ -98,8 +113,11 @@ func (s *Source) join(ctx context.Context, key string, seen, failed *client.Toke
 // run does the flight detached from the caller's cancellation; caller is
 // only asked whether it gave up.
 func (s *Source) run(caller context.Context, fk string, f *flight, key string, seen, failed *client.Token) {
-	tok, after, err := s.work(caller, key, seen, failed)
+	tok, after, err := s.work(caller, key, seen, failed, f)
 	f.tok, f.err = tok, err
+	if f.outcome == "" {
+		f.outcome = flightOutcome(err)
+	}
 	s.mu.Lock()
 	delete(s.flights, fk)
 	s.mu.Unlock()
@@ -110,14 +128,23 @@ func (s *Source) run(caller context.Context, fk string, f *flight, key string, s
 }
 
 // work is one refresh: lease, reload, check again, refresh, save, release.
-// The returned func runs the hooks once the waiters are released.
-func (s *Source) work(caller context.Context, key string, seen, failed *client.Token) (*client.Token, func(), error) {
+// The returned func runs the hooks once the waiters are released. It sets
+// f's outcome when it knows better than the error it returns.
+func (s *Source) work(caller context.Context, key string, seen, failed *client.Token, f *flight) (*client.Token, func(), error) {
 	base := context.WithoutCancel(caller)
 	budget := s.cfg.LeaseTTL
 	var lostSave error // set when the refreshed token could not be saved
 	if s.leaser != nil {
 		wctx, cancel := context.WithTimeout(base, s.cfg.LeaseTTL+time.Second)
+		var t0 time.Time
+		if s.cfg.Hooks != nil {
+			t0 = time.Now()
+		}
 		tok, err := s.acquire(wctx, key, seen, failed)
+		if s.cfg.Hooks != nil {
+			f.leaseWait = time.Since(t0)
+			s.cfg.Hooks.LeaseWait(base, f.leaseWait, err == nil && tok == nil)
+		}
 		cancel()
 		if err != nil || tok != nil {
 			return tok, nil, err
@@ -171,7 +198,8 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		}
 	}
 	if cur.RefreshExpired(now) {
-		return s.drop(ctx, key, "refresh token expired", nil)
+		f.outcome = RefreshInvalidGrant
+		return s.drop(ctx, key, "refresh token expired", nil, LogoutRefreshExpired)
 	}
 
 	rctx, rcancel := context.WithTimeout(ctx, s.cfg.LeaseTTL*3/4)
@@ -182,8 +210,17 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		// answer with a 5xx status (a gateway or an outage speaking) is as
 		// temporary as any other server error, and the token is kept.
 		if errors.Is(err, client.ErrInvalidGrant) && !client.IsTemporary(err) {
-			return s.refused(ctx, key, cur, err)
+			reason := LogoutInvalidGrant
+			if failed != nil {
+				reason = LogoutRevoked // the access token died early, and the grant with it
+			}
+			tok, after, err := s.refused(ctx, key, cur, err, reason)
+			if errors.Is(err, ErrLoginRequired) {
+				f.outcome = RefreshInvalidGrant
+			}
+			return tok, after, err
 		}
+		f.outcome = RefreshTemporaryFailure
 		s.log.WarnContext(ctx, "tokenstore: refresh failed; token kept", slog.String("key", key), slog.Any("error", err))
 		return nil, nil, fmt.Errorf("tokenstore: refresh %q (token kept): %w", key, err)
 	}
@@ -208,6 +245,7 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		s.saved(cur.RefreshToken, now)
 	}
 	s.cacheToken(key, next, now)
+	f.outcome = RefreshOK
 	s.log.DebugContext(ctx, "tokenstore: token refreshed", slog.String("key", key), slog.Time("expiry", next.Expiry))
 	var after func()
 	if s.cfg.OnRefresh != nil {
@@ -347,7 +385,7 @@ func (s *Source) overtaken(ctx context.Context, key, old string, next *client.To
 // refused handles invalid_grant. Before deleting, it reloads: when the
 // store holds another refresh token (someone else rotated it, or the user
 // logged in again), the refusal was about an old one.
-func (s *Source) refused(ctx context.Context, key string, used *client.Token, cause error) (*client.Token, func(), error) {
+func (s *Source) refused(ctx context.Context, key string, used *client.Token, cause error, reason LogoutReason) (*client.Token, func(), error) {
 	again, err := s.store.Get(ctx, key)
 	switch {
 	case err == nil && again.RefreshToken != used.RefreshToken:
@@ -361,11 +399,12 @@ func (s *Source) refused(ctx context.Context, key string, used *client.Token, ca
 			key, errors.Join(cause, err))
 	}
 	return s.drop(ctx, key, "TikTok refused the refresh token: it was revoked, has expired, or was used "+
-		"already (by a refresh whose answer was lost on the way, for one)", cause)
+		"already (by a refresh whose answer was lost on the way, for one)", cause, reason)
 }
 
-// drop deletes key's token because the user must log in again.
-func (s *Source) drop(ctx context.Context, key, reason string, cause error) (*client.Token, func(), error) {
+// drop deletes key's token because the user must log in again; why is
+// reported to the hooks.
+func (s *Source) drop(ctx context.Context, key, reason string, cause error, why LogoutReason) (*client.Token, func(), error) {
 	s.uncache(key)
 	lerr := loginRequired(key, reason, cause)
 	if err := s.store.Delete(ctx, key); err != nil {
@@ -377,6 +416,7 @@ func (s *Source) drop(ctx context.Context, key, reason string, cause error) (*cl
 		attrs = append(attrs, slog.String("cause", cause.Error()))
 	}
 	s.log.InfoContext(ctx, "tokenstore: token dropped; the user must log in again", attrs...)
+	s.logout(ctx, why)
 	var after func()
 	if s.cfg.OnDrop != nil {
 		after = func() { s.cfg.OnDrop(key, lerr) }

@@ -67,6 +67,10 @@ type SourceConfig struct {
 	Logger *slog.Logger
 	// Clock decides expiry. Default Client.Now.
 	Clock func() time.Time
+	// Hooks, when set, is told about every refresh, lease wait and logout,
+	// for metrics and traces (package otelkit implements it on
+	// OpenTelemetry). Default nil: nothing is reported, at no cost.
+	Hooks Hooks
 }
 
 // Source hands out valid tokens for keys, refreshing them when they are

@@ -20,6 +20,7 @@ import (
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/middleware"
+	"github.com/tiktokkit/tiktokkit/otelkit"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
@@ -38,6 +39,8 @@ type appOptions struct {
 	// AutoApprove makes the emulator approve logins without showing its
 	// consent page.
 	AutoApprove bool
+	// Telemetry, when set, receives the kit's metrics and traces.
+	Telemetry *otelkit.Telemetry
 }
 
 // app is the example's whole HTTP surface.
@@ -89,7 +92,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	}()
 
 	var err error
-	a.client, err = client.New(client.Config{
+	a.client, err = client.New(instrumented(opts.Telemetry, client.Config{
 		ClientKey:    s.ClientKey,
 		ClientSecret: s.ClientSecret,
 		RedirectURL:  s.RedirectURI,
@@ -100,17 +103,17 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		Clock:        opts.Clock,
 		Quotas:       s.Quotas,
 		NoQuotas:     s.NoQuotas,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
 	a.store = tokenstore.NewMemory()
-	a.tokens, err = tokenstore.NewSource(tokenstore.SourceConfig{
+	a.tokens, err = tokenstore.NewSource(instrumented(opts.Telemetry, tokenstore.SourceConfig{
 		Store:  a.store,
 		Client: a.client,
 		Logger: logger,
 		Clock:  opts.Clock,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	a.sessions.Cookie.Secure = secure
 
-	auth, err := handlers.New(handlers.Config{
+	auth, err := handlers.New(instrumented(opts.Telemetry, handlers.Config{
 		Client:   a.client,
 		Tokens:   a.tokens,
 		Sessions: a.sessions,
@@ -136,7 +139,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		// A failed login (a stale or replayed callback, a denied consent,
 		// TikTok down) gets the site's own error page.
 		ErrorHandler: a.authError,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +155,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 
 	// TikTok's webhooks: a signed authorization.removed deletes the user's
 	// token at once; the post.publish.* events are logged.
-	hook, err := webhook.New(webhook.Config{
+	hook, err := webhook.New(instrumented(opts.Telemetry, webhook.Config{
 		ClientSecret: s.ClientSecret,
 		ClientKey:    s.ClientKey,
 		Tokens:       a.tokens,
@@ -162,7 +165,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 			logger.InfoContext(ctx, "tiktok webhook", "event", ev.Event, "open_id", ev.UserOpenID)
 			return nil
 		},
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}

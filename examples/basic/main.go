@@ -23,6 +23,13 @@
 //	                      TikTok's published ones, as ENDPOINT=LIMIT/WINDOW
 //	                      [/token], comma-separated (user_info=2000/1m), or
 //	                      off to keep none in the app
+//	LOG_LEVEL             debug, info, warn or error (default info); debug
+//	                      shows each TikTok call with its endpoint, status,
+//	                      log_id and duration, never a secret
+//
+// Besides the pages, GET /metrics serves the kit's metrics in Prometheus
+// text format (through the OpenTelemetry SDK and its Prometheus exporter),
+// and GET /healthz answers 200 while the token store answers, else 503.
 package main
 
 import (
@@ -37,12 +44,19 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/tiktokkit/tiktokkit/handlers"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	level, err := parseLogLevel(os.Getenv("LOG_LEVEL"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if err := run(ctx, os.Getenv, os.Stdout, logger, nil); err != nil {
 		logger.Error("example stopped", "error", err)
 		os.Exit(1)
@@ -66,14 +80,23 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, logg
 		s.RedirectURI = base + "/auth/tiktok/callback"
 	}
 
-	a, err := newApp(s, logger, appOptions{})
+	tel, err := newTelemetry()
+	if err != nil {
+		return err
+	}
+	defer tel.Shutdown(context.WithoutCancel(ctx))
+	a, err := newApp(s, logger, appOptions{Telemetry: tel.kit})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
+	health, err := handlers.Health(handlers.HealthConfig{Store: a.store, Logger: logger})
+	if err != nil {
+		return err
+	}
 
 	srv := &http.Server{
-		Handler:           a,
+		Handler:           withOps(a, tel.metrics, health),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

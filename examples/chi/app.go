@@ -25,6 +25,7 @@ import (
 	"github.com/tiktokkit/tiktokkit/examples/internal/webui"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/middleware"
+	"github.com/tiktokkit/tiktokkit/otelkit"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
@@ -43,6 +44,8 @@ type appOptions struct {
 	// AutoApprove makes the in-process emulator approve logins without
 	// showing its consent page.
 	AutoApprove bool
+	// Telemetry, when set, receives the kit's metrics and traces.
+	Telemetry *otelkit.Telemetry
 }
 
 // app is the example's whole HTTP surface.
@@ -144,7 +147,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 			"tokens", n, "keys", strings.Join(a.keys.IDs(), ","))
 	}
 
-	a.client, err = client.New(client.Config{
+	a.client, err = client.New(instrumented(opts.Telemetry, client.Config{
 		ClientKey:    s.ClientKey,
 		ClientSecret: s.ClientSecret,
 		RedirectURL:  s.RedirectURI,
@@ -155,16 +158,16 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		Clock:        opts.Clock,
 		Quotas:       s.Quotas,
 		NoQuotas:     s.NoQuotas,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
-	a.tokens, err = tokenstore.NewSource(tokenstore.SourceConfig{
+	a.tokens, err = tokenstore.NewSource(instrumented(opts.Telemetry, tokenstore.SourceConfig{
 		Store:  a.store,
 		Client: a.client,
 		Logger: logger,
 		Clock:  opts.Clock,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +193,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	}
 	a.identity = tokenstore.SessionIdentity(a.sessions)
 
-	auth, err := handlers.New(handlers.Config{
+	auth, err := handlers.New(instrumented(opts.Telemetry, handlers.Config{
 		Tokens:   a.tokens,
 		Sessions: a.sessions,
 		Identity: a.identity,
@@ -200,7 +203,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		// A failed login (a stale or replayed callback, a denied consent,
 		// TikTok down) gets the site's own error page.
 		ErrorHandler: a.authError,
-	})
+	}))
 	if err != nil {
 		return nil, err
 	}
@@ -217,9 +220,6 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 
 	r := chi.NewRouter()
 	r.Use(chimw.Recoverer)
-	// Answered before the session is loaded: a load balancer's probe costs
-	// no database round trip.
-	r.Use(chimw.Heartbeat("/healthz"))
 	r.Use(chimw.GetHead)
 	r.Use(a.sessions.LoadAndSave)
 	r.Use(securityHeaders)

@@ -168,9 +168,6 @@ func TestHomeIsPublic(t *testing.T) {
 
 	resp = ta.do(t, http.MethodHead, "/", htmlAccept, nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	resp = ta.do(t, http.MethodGet, "/healthz", "", nil)
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
-	assert.Empty(t, resp.Header.Values("Set-Cookie"), "the probe makes no session")
 }
 
 func TestNotLoggedIn(t *testing.T) {

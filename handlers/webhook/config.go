@@ -68,4 +68,8 @@ type Config struct {
 	// Logger receives one line per refused or failed request. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Hooks, when set, is told the outcome of every request, for metrics
+	// (package otelkit implements it on OpenTelemetry). Default nil:
+	// nothing is reported, at no cost.
+	Hooks Hooks
 }

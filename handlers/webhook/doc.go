@@ -83,4 +83,8 @@
 //
 // Tests sign requests the way TikTok does with Sign(secret, t, body) and
 // set Config.Clock to a fixed time; see the Sign example.
+//
+// Config.Hooks receives every request's event and outcome (ok,
+// bad_signature, stale, replay, malformed, error), for metrics; package
+// otelkit implements it on OpenTelemetry.
 package webhook

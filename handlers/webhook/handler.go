@@ -71,6 +71,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.answer(w, http.StatusMethodNotAllowed)
+		h.report(ctx, "", OutcomeMalformed)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxBodyBytes))
@@ -113,6 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.cfg.Logger.InfoContext(ctx, "webhook: replay acknowledged, not handled again",
 			slog.String("event", ev.Event))
 		h.answer(w, http.StatusOK)
+		h.report(ctx, ev.Event, OutcomeReplay)
 		return
 	}
 	if err := h.dispatch(ctx, ev); err != nil {
@@ -124,6 +126,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.answer(w, http.StatusOK)
+	h.report(ctx, ev.Event, OutcomeOK)
 }
 
 // dispatch acts on a verified event.
@@ -152,12 +155,14 @@ func (h *Handler) refuse(ctx context.Context, w http.ResponseWriter, status int,
 	h.cfg.Logger.WarnContext(ctx, "webhook: refused", slog.String("check", what),
 		slog.Int("status", status), slog.String("error", err.Error()))
 	h.answer(w, status)
+	h.report(ctx, "", refusalOutcome(err))
 }
 
 func (h *Handler) fail(ctx context.Context, w http.ResponseWriter, ev Event, err error) {
 	h.cfg.Logger.ErrorContext(ctx, "webhook: handling failed", slog.String("event", ev.Event),
 		slog.String("error", err.Error()))
 	h.answer(w, http.StatusInternalServerError)
+	h.report(ctx, ev.Event, OutcomeError)
 }
 
 func (h *Handler) answer(w http.ResponseWriter, status int) {
