@@ -326,3 +326,55 @@ func TestQuotaKeys(t *testing.T) {
 	assert.NotContains(t, l.keys[1], tok.AccessToken)
 	assert.Equal(t, "user_info", l.keys[2])
 }
+
+// quotaHooks records the quota waits and attempts a client reports.
+type quotaHooks struct {
+	mu       sync.Mutex
+	waits    []time.Duration
+	refused  []bool
+	attempts int
+	ends     []client.CallReport
+}
+
+func (h *quotaHooks) CallStart(ctx context.Context, _ client.CallInfo) context.Context { return ctx }
+func (h *quotaHooks) Attempt(context.Context, client.AttemptReport) {
+	h.mu.Lock()
+	h.attempts++
+	h.mu.Unlock()
+}
+func (h *quotaHooks) CallEnd(_ context.Context, r client.CallReport) {
+	h.mu.Lock()
+	h.ends = append(h.ends, r)
+	h.mu.Unlock()
+}
+func (h *quotaHooks) QuotaWait(_ context.Context, endpoint string, wait time.Duration, refused bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if endpoint != client.EndpointUserInfo {
+		panic("unexpected endpoint " + endpoint)
+	}
+	h.waits = append(h.waits, wait)
+	h.refused = append(h.refused, refused)
+}
+func (h *quotaHooks) UploadBytes(context.Context, int64) {}
+
+func TestQuotaHooks(t *testing.T) {
+	a := newArrivals(t)
+	h := &quotaHooks{}
+	c := quotaClient(t, a.srv.URL, map[string]client.Quota{client.EndpointUserInfo: {Limit: 1, Window: 200 * time.Millisecond}},
+		func(cfg *client.Config) { cfg.Hooks = h })
+	u := c.WithToken(&client.Token{AccessToken: "act.hooks"})
+	for range 2 {
+		_, err := u.UserInfo(context.Background(), client.FieldOpenID)
+		require.NoError(t, err)
+	}
+	_, err := u.UserInfo(client.WithQuotaWait(context.Background(), 0), client.FieldOpenID)
+	require.ErrorIs(t, err, client.ErrRateLimited)
+	require.Len(t, h.waits, 2, "the second call waited, the third was refused; the first did not wait")
+	assert.Equal(t, []bool{false, true}, h.refused)
+	assert.Greater(t, h.waits[0], 100*time.Millisecond)
+	assert.Equal(t, 2, h.attempts, "a call the quota held back is no attempt: nothing was sent")
+	require.Len(t, h.ends, 3)
+	assert.Zero(t, h.ends[2].Attempts)
+	assert.Equal(t, client.OutcomeRateLimited, h.ends[2].Outcome)
+}

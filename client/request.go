@@ -106,8 +106,12 @@ func (c *Client) roundTrip(ctx context.Context, rq *request, decode func(*reply)
 			ob.begin()
 		}
 		err := c.attempt(ctx, rq, decode, ob)
-		if ob != nil && !isQuotaError(err) { // a call the quota held back sent nothing
-			ob.attemptDone(ctx, err)
+		if ob != nil {
+			if isQuotaError(err) {
+				ob.attempts-- // the quota held the request back: nothing was sent
+			} else {
+				ob.attemptDone(ctx, err)
+			}
 		}
 		if err == nil {
 			return nil
