@@ -56,21 +56,6 @@ func (a *arrivals) all() []time.Time {
 	return slices.Clone(a.times)
 }
 
-// busiestWindow returns the largest number of arrivals in one half-open
-// window of length w.
-func busiestWindow(times []time.Time, w time.Duration) int {
-	s := slices.Clone(times)
-	slices.SortFunc(s, func(a, b time.Time) int { return a.Compare(b) })
-	best, lo := 0, 0
-	for hi := range s {
-		for !s[lo].After(s[hi].Add(-w)) {
-			lo++
-		}
-		best = max(best, hi-lo+1)
-	}
-	return best
-}
-
 func quotaClient(t *testing.T, apiURL string, quotas map[string]client.Quota, mod ...func(*client.Config)) *client.Client {
 	t.Helper()
 	cfg := client.Config{ClientKey: "k", ClientSecret: "s", APIURL: apiURL, Quotas: quotas,
@@ -83,20 +68,26 @@ func quotaClient(t *testing.T, apiURL string, quotas map[string]client.Quota, mo
 	return c
 }
 
-// TestQuotaJob runs 1,000 user-info calls from 20 goroutines under a quota
-// of 250 per 2 s: TikTok (here a server that notes arrival times) never sees
-// more than 250 in any 2 s, and the job ends within 10 % of the fastest time
-// the quota allows (the first 250 at once, then 250 a window: 3 windows).
+// TestQuotaJob runs 1,000 user-info calls from 20 goroutines against the
+// emulator keeping a quota of 250 per 2 s, with the client keeping the same:
+// the emulator answers no 429, never sees more than the quota in any 2 s,
+// and the job ends within 10 % of the fastest time the quota allows (the
+// first 250 at once, then 250 a window: 3 windows, plus the time the same
+// workers need for a window's worth of calls).
 func TestQuotaJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for about 6 s")
 	}
 	const calls, workers = 1000, 20
 	q := client.Quota{Limit: 250, Window: 2 * time.Second}
-	a := newArrivals(t)
-	c := quotaClient(t, a.srv.URL, map[string]client.Quota{client.EndpointUserInfo: q})
-	u := c.WithToken(&client.Token{AccessToken: "act.job"})
-
+	start := func(cfg tiktoktest.Config, quotas map[string]client.Quota, noQuotas bool) (*tiktoktest.Server, *client.UserClient) {
+		emu := tiktoktest.NewServer(cfg)
+		t.Cleanup(emu.Close)
+		c, err := client.New(client.Config{ClientKey: emu.ClientKey(), ClientSecret: emu.ClientSecret(), APIURL: emu.APIURL(),
+			Quotas: quotas, NoQuotas: noQuotas})
+		require.NoError(t, err)
+		return emu, c.WithToken(mediaToken(t, emu, mediaAlice, client.ScopeUserInfoBasic))
+	}
 	job := func(u *client.UserClient, n int) time.Duration {
 		start := time.Now()
 		var next atomic.Int32
@@ -114,17 +105,18 @@ func TestQuotaJob(t *testing.T) {
 		wg.Wait()
 		return time.Since(start)
 	}
-	// Baseline, in the same run: how long these workers need for one
-	// window's worth of calls with no quota at all. The fastest the quota
-	// allows is then: the last window's worth may start three windows after
-	// the first call, and takes that long.
-	free := quotaClient(t, newArrivals(t).srv.URL, nil, func(cfg *client.Config) { cfg.NoQuotas = true })
-	batch := job(free.WithToken(&client.Token{AccessToken: "act.free"}), q.Limit)
+	// Baseline, in the same run: a window's worth of calls with no quota
+	// anywhere.
+	_, free := start(tiktoktest.Config{NoQuotas: true}, nil, true)
+	batch := job(free, q.Limit)
 
+	emu, u := start(tiktoktest.Config{Quotas: map[tiktoktest.Endpoint]tiktoktest.Quota{
+		tiktoktest.EndpointUserInfo: {Limit: q.Limit, Window: q.Window},
+	}}, map[string]client.Quota{client.EndpointUserInfo: q}, false)
 	took := job(u, calls)
-	times := a.all()
-	require.Len(t, times, calls, "every call reached the server once: no 429, no retry")
-	assert.LessOrEqual(t, busiestWindow(times, q.Window), q.Limit, "never more than the quota in any window")
+	assert.Zero(t, emu.RateLimited(tiktoktest.EndpointUserInfo), "the emulator answered no 429")
+	assert.Equal(t, calls, emu.Calls(tiktoktest.EndpointUserInfo), "every call reached it once: no retry")
+	assert.LessOrEqual(t, emu.Counters().QuotaPeak[tiktoktest.EndpointUserInfo], q.Limit, "never more than the quota in any window")
 	fastest := time.Duration((calls-1)/q.Limit)*q.Window + batch
 	assert.Less(t, took, fastest+fastest/10, "within 10%% of the fastest time the quota allows (%v)", fastest)
 	t.Logf("1,000 calls in %v; fastest the quota allows: %v (3 windows + %v for a window's worth)", took, fastest, batch)
