@@ -242,7 +242,7 @@ func (s *site) collect() map[string]metricdata.Metrics {
 func attrString(set attribute.Set) string {
 	var parts []string
 	for _, kv := range set.ToSlice() {
-		parts = append(parts, string(kv.Key)+"="+kv.Value.Emit())
+		parts = append(parts, string(kv.Key)+"="+kv.Value.String())
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ",")
@@ -462,7 +462,7 @@ func tokenFor(s *site, user string) (string, error) {
 func attr(sp sdktrace.ReadOnlySpan, k attribute.Key) string {
 	for _, kv := range sp.Attributes() {
 		if kv.Key == k {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""
@@ -483,7 +483,7 @@ func recordedValues(spans []sdktrace.ReadOnlySpan, metrics map[string]metricdata
 	var out []string
 	kvs := func(set []attribute.KeyValue) {
 		for _, kv := range set {
-			out = append(out, string(kv.Key), kv.Value.Emit())
+			out = append(out, string(kv.Key), kv.Value.String())
 		}
 	}
 	for _, sp := range spans {

@@ -85,13 +85,13 @@ func TestLimiterWindow(t *testing.T) {
 				"the wait lasts until the oldest request leaves the window")
 			assert.Equal(t, first, booked(t, rdb, l, key), "a refused reservation books nothing")
 
-			slot, now, ok, err := l.ReserveSlot(ctx, key, q, time.Second)
+			slot, _, ok, err := l.ReserveSlot(ctx, key, q, time.Second)
 			require.NoError(t, err)
 			require.False(t, ok)
 			assert.Equal(t, first[0]+q.Window.Milliseconds(), slot.UnixMilli(), "the slot is the oldest send time plus the window")
 			assert.Equal(t, first, booked(t, rdb, l, key))
 
-			slot, now, ok, err = l.ReserveSlot(ctx, key, q, -1)
+			slot, now, ok, err := l.ReserveSlot(ctx, key, q, -1)
 			require.NoError(t, err)
 			require.True(t, ok, "a negative maxWait waits as long as it takes")
 			assert.Equal(t, first[0]+q.Window.Milliseconds(), slot.UnixMilli())
