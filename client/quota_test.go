@@ -69,17 +69,19 @@ func quotaClient(t *testing.T, apiURL string, quotas map[string]client.Quota, mo
 }
 
 // TestQuotaJob runs 1,000 user-info calls from 20 goroutines against the
-// emulator keeping a quota of 250 per 2 s, with the client keeping the same:
-// the emulator answers no 429, never sees more than the quota in any 2 s,
+// emulator keeping a quota of 250 per 3 s, with the client keeping the same:
+// the emulator answers no 429, never sees more than the quota in any 3 s,
 // and the job ends within 10 % of the fastest time the quota allows (the
 // first 250 at once, then 250 a window: 3 windows, plus the time the same
 // workers need for a window's worth of calls).
 func TestQuotaJob(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs for about 6 s")
+		t.Skip("runs for about 10 s")
 	}
 	const calls, workers = 1000, 20
-	q := client.Quota{Limit: 250, Window: 2 * time.Second}
+	// Windows of 3 s keep the 10 % margin (0.9 s) above the scheduling noise
+	// of a loaded machine running the race detector.
+	q := client.Quota{Limit: 250, Window: 3 * time.Second}
 	start := func(cfg tiktoktest.Config, quotas map[string]client.Quota, noQuotas bool) (*tiktoktest.Server, *client.UserClient) {
 		emu := tiktoktest.NewServer(cfg)
 		t.Cleanup(emu.Close)
