@@ -157,7 +157,7 @@ type openIDBody struct {
 
 // Run starts the emulator and one app per token store, logs the users in
 // and drives every configuration. Only loopback addresses are used (the
-// PostgreSQL server is the caller's).
+// PostgreSQL and Redis servers are the caller's).
 func Run(ctx context.Context, o Options) ([]Result, error) {
 	o = o.withDefaults()
 	users := make([]tiktoktest.User, o.Users)
