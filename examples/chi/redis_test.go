@@ -271,3 +271,29 @@ func TestRedisUnreachableAtStart(t *testing.T) {
 	assert.Contains(t, err.Error(), "connect to Redis "+srv.Addr()+" db 0")
 	assert.Less(t, time.Since(start), 15*time.Second)
 }
+
+// TestRedisTokenUnderUnknownKey: an instance whose key ring lacks the key
+// a token was sealed with answers 503 token_store_unreadable and leaves
+// the token in Redis; the instance with the key still serves the user.
+func TestRedisTokenUnderUnknownKey(t *testing.T) {
+	srv := testredis.StartServer(t)
+	emu := tiktoktest.NewServer(tiktoktest.Config{AutoApprove: true})
+	t.Cleanup(emu.Close)
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	opts := appOptions{Clock: emu.Now}
+	a := startApp(t, redisEnv(srv.Addr(), emu.URL, testKeys(t, "old"), "a"), opts, "", jar)
+	b := startApp(t, redisEnv(srv.Addr(), emu.URL, testKeys(t, "new"), "b"), opts, a.srv.URL+"/auth/tiktok/callback", jar)
+	a.login(t)
+
+	status, body := b.apiMe(t)
+	assert.Equal(t, http.StatusServiceUnavailable, status)
+	assert.Equal(t, "token_store_unreadable", body["error"])
+	assert.Contains(t, b.logs.String(), "check TIKTOKKIT_TOKEN_KEYS")
+	_, err = b.store.Get(t.Context(), emu.Users()[0].OpenID)
+	require.ErrorIs(t, err, tokenstore.ErrUnknownKey)
+
+	status, me := a.apiMe(t)
+	require.Equal(t, http.StatusOK, status, "the token is still there")
+	assert.Equal(t, emu.Users()[0].OpenID, me["open_id"])
+}
