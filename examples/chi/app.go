@@ -19,11 +19,13 @@ import (
 	"github.com/go-chi/chi/v5"
 	chimw "github.com/go-chi/chi/v5/middleware"
 	"github.com/justinas/nosurf"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/examples/internal/webui"
 	"github.com/tiktokkit/tiktokkit/handlers"
+	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/otelkit"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
@@ -52,25 +54,40 @@ type appOptions struct {
 type app struct {
 	handler  http.Handler
 	emu      *tiktoktest.Server // nil unless the app started the emulator
-	db       *database
+	db       *database          // nil with Redis
+	rdb      *redis.Client      // nil with SQL
+	where    string             // the database or Redis server, for logs
 	client   *client.Client
 	tokens   *tokenstore.Source
-	store    *tokenstore.SQL
+	store    tokenStore
+	replays  webhook.ReplayStore
+	limiter  client.Limiter // nil: the client's own, in process
 	keys     *tokenstore.KeyRing
 	sessions *scs.SessionManager
 	identity tokenstore.Identity
 	guard    *middleware.Guard
 	logger   *slog.Logger
 	usesEmu  bool
+	// webhookSecret signs TikTok's webhook events: the client secret.
+	webhookSecret string
+
+	// sessionStore keeps the scs sessions, in the database or Redis.
+	sessionStore scs.Store
 
 	closeOnce sync.Once
 	closers   []func()
 }
 
+// tokenStore is what the app needs of its token store, SQL or Redis.
+type tokenStore interface {
+	tokenstore.Store
+	tokenstore.Lister
+}
+
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
 
-// Close stops the session cleanup, closes the database and stops the
-// emulator, if the app started one.
+// Close stops the session cleanup, closes the database (or the Redis
+// client) and stops the emulator, if the app started one.
 func (a *app) Close() {
 	a.closeOnce.Do(func() {
 		for i := len(a.closers) - 1; i >= 0; i-- {
@@ -80,7 +97,8 @@ func (a *app) Close() {
 }
 
 // newApp wires tiktokkit into a chi app with its tokens and sessions in
-// one SQL database. s.RedirectURI must be set. Every call opens its own
+// one SQL database, or on one Redis server when s.Redis is set.
+// s.RedirectURI must be set. Every call opens its own
 // connection pool, as a separate process would.
 func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	logger = logger.With("instance", s.Instance)
@@ -112,12 +130,6 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	}
 
 	var err error
-	a.db, err = openDatabase(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	a.closers = append(a.closers, func() { a.db.db.Close() })
-
 	if a.keys == nil {
 		if a.keys, err = ephemeralKeyRing(); err != nil {
 			return nil, err
@@ -127,24 +139,13 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 			"decrypt and every user must log in again. Set TIKTOKKIT_TOKEN_KEYS to id:base64-of-32-random-bytes " +
 			"(for example: echo \"$(date +%Y-%m):$(openssl rand -base64 32)\") !!!")
 	}
-	a.store, err = tokenstore.NewSQL(a.db.db, tokenstore.SQLConfig{
-		Dialect: a.db.dialect,
-		Keys:    a.keys,
-		Logger:  logger,
-		Clock:   opts.Clock,
-	})
+	if s.Redis != nil {
+		err = a.useRedis(ctx, s.Redis, opts.Clock)
+	} else {
+		err = a.useSQL(ctx, s, opts.Clock)
+	}
 	if err != nil {
 		return nil, err
-	}
-	a.closers = append(a.closers, func() { a.store.Close() })
-	if err := a.db.migrate(ctx, a.store); err != nil {
-		return nil, err
-	}
-	if n, err := a.db.unreadableTokens(ctx, a.keys); err != nil {
-		return nil, err
-	} else if n > 0 {
-		logger.Warn("stored TikTok tokens were encrypted with keys that are not in the key ring: add the old key to TIKTOKKIT_TOKEN_KEYS, or those users must log in again",
-			"tokens", n, "keys", strings.Join(a.keys.IDs(), ","))
 	}
 
 	a.client, err = client.New(instrumented(opts.Telemetry, client.Config{
@@ -158,6 +159,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		Clock:        opts.Clock,
 		Quotas:       s.Quotas,
 		NoQuotas:     s.NoQuotas,
+		Limiter:      a.limiter,
 	}))
 	if err != nil {
 		return nil, err
@@ -173,10 +175,8 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	}
 
 	secure := strings.HasPrefix(s.RedirectURI, "https://")
-	store := a.db.sessionStore()
-	a.closers = append(a.closers, store.StopCleanup)
 	a.sessions = scs.New()
-	a.sessions.Store = store
+	a.sessions.Store = a.sessionStore
 	a.sessions.Lifetime = 24 * time.Hour
 	a.sessions.Cookie.Name = "tiktokkit_session"
 	a.sessions.Cookie.HttpOnly = true
@@ -218,12 +218,33 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		return nil, err
 	}
 
+	// TikTok's webhooks: a signed authorization.removed deletes the user's
+	// token at once; the post.publish.* events are logged. The replay
+	// claims live in the shared database (or Redis), so a replayed
+	// delivery is refused whichever instance it reaches.
+	hook, err := webhook.New(instrumented(opts.Telemetry, webhook.Config{
+		ClientSecret: s.ClientSecret,
+		ClientKey:    s.ClientKey,
+		Tokens:       a.tokens,
+		ReplayStore:  a.replays,
+		Logger:       logger,
+		Clock:        opts.Clock,
+		OnEvent: func(ctx context.Context, ev webhook.Event) error {
+			logger.InfoContext(ctx, "tiktok webhook", "event", ev.Event, "open_id", ev.UserOpenID)
+			return nil
+		},
+	}))
+	if err != nil {
+		return nil, err
+	}
+	a.webhookSecret = s.ClientSecret
+
 	r := chi.NewRouter()
 	r.Use(chimw.Recoverer)
 	r.Use(chimw.GetHead)
 	r.Use(a.sessions.LoadAndSave)
 	r.Use(securityHeaders)
-	r.Use(csrfProtection(secure, http.HandlerFunc(a.csrfFailed)))
+	r.Use(csrfProtection(secure, http.HandlerFunc(a.csrfFailed), webhookPath))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		a.render(w, http.StatusNotFound, "error.html", webui.NotFoundPage())
 	})
@@ -234,6 +255,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		r.Method(http.MethodGet, "/callback", auth.Callback())
 		r.Method(http.MethodPost, "/disconnect", auth.Disconnect()) // chi answers 405 to other methods
 	})
+	r.Method(http.MethodPost, webhookPath, hook)
 	r.Group(func(r chi.Router) {
 		r.Use(a.guard.RequireTikTok)
 		r.Get("/me", a.me)
@@ -263,11 +285,14 @@ func ephemeralKeyRing() (*tokenstore.KeyRing, error) {
 	return tokenstore.NewKeyRing(key)
 }
 
+// webhookPath is TikTok's webhook callback URL's path.
+const webhookPath = "/webhooks/tiktok"
+
 // csrfProtection is nosurf as a chi middleware. nosurf checks Origin and
 // Referer against the request's scheme, which it must be told: plain http
 // on localhost, or https when the public redirect URI says so (a
-// TLS-terminating proxy).
-func csrfProtection(secure bool, failed http.Handler) func(http.Handler) http.Handler {
+// TLS-terminating proxy). The exempt paths are signed by TikTok instead.
+func csrfProtection(secure bool, failed http.Handler, exempt ...string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		h := nosurf.New(next)
 		h.SetBaseCookie(http.Cookie{
@@ -280,6 +305,7 @@ func csrfProtection(secure bool, failed http.Handler) func(http.Handler) http.Ha
 		})
 		h.SetIsTLSFunc(func(r *http.Request) bool { return r.TLS != nil || secure })
 		h.SetFailureHandler(failed)
+		h.ExemptPaths(exempt...)
 		return h
 	}
 }
@@ -348,7 +374,10 @@ type homePage struct {
 func (a *app) home(w http.ResponseWriter, r *http.Request) {
 	_, loggedIn := client.FromContext(r.Context())
 	db := "SQLite"
-	if a.db.dialect == tokenstore.Postgres {
+	switch {
+	case a.rdb != nil:
+		db = "Redis"
+	case a.db.dialect == tokenstore.Postgres:
 		db = "PostgreSQL"
 	}
 	a.render(w, http.StatusOK, "home.html", homePage{LoggedIn: loggedIn, Emulated: a.usesEmu, Database: db})

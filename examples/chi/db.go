@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
+	"github.com/tiktokkit/tiktokkit/handlers/webhook"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
 
@@ -107,9 +109,85 @@ func describePostgres(dsn string) string {
 	return host + "/" + name
 }
 
-// migrate creates the token table (with store.Migrate) and the session
-// table when they do not exist.
-func (d *database) migrate(ctx context.Context, store *tokenstore.SQL) error {
+// useSQL opens the database of s and puts the app's shared state in it:
+// the token store, the scs sessions and the webhook replay store, creating
+// their tables when missing.
+func (a *app) useSQL(ctx context.Context, s settings, clock func() time.Time) error {
+	var err error
+	a.db, err = openDatabase(ctx, s)
+	if err != nil {
+		return err
+	}
+	a.where = a.db.where
+	a.closers = append(a.closers, func() { a.db.db.Close() })
+	store, err := tokenstore.NewSQL(a.db.db, tokenstore.SQLConfig{
+		Dialect: a.db.dialect,
+		Keys:    a.keys,
+		Logger:  a.logger,
+		Clock:   clock,
+	})
+	if err != nil {
+		return err
+	}
+	a.store = store
+	a.closers = append(a.closers, func() { store.Close() })
+	replays, err := webhook.NewSQLReplayStore(a.db.db, webhook.SQLReplayConfig{Dialect: a.db.replayDialect(), Clock: clock})
+	if err != nil {
+		return err
+	}
+	a.replays = replays
+	if err := a.db.migrate(ctx, store, replays); err != nil {
+		return err
+	}
+	a.closers = append(a.closers, pruneReplays(replays, a.logger))
+	if n, err := a.db.unreadableTokens(ctx, a.keys); err != nil {
+		return err
+	} else if n > 0 {
+		a.logger.Warn("stored TikTok tokens were encrypted with keys that are not in the key ring: add the old key to TIKTOKKIT_TOKEN_KEYS, or those users must log in again",
+			"tokens", n, "keys", strings.Join(a.keys.IDs(), ","))
+	}
+	sessions := a.db.sessionStore()
+	a.closers = append(a.closers, sessions.StopCleanup)
+	a.sessionStore = sessions
+	return nil
+}
+
+// replayDialect is the database's dialect as the webhook replay store
+// names it.
+func (d *database) replayDialect() webhook.Dialect {
+	if d.dialect == tokenstore.Postgres {
+		return webhook.Postgres
+	}
+	return webhook.SQLite
+}
+
+// pruneReplays deletes the expired webhook replay claims every
+// sessionCleanup, until the returned function is called.
+func pruneReplays(replays *webhook.SQLReplayStore, logger *slog.Logger) func() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(sessionCleanup)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if _, err := replays.Prune(ctx); err != nil && ctx.Err() == nil {
+					logger.Warn("prune webhook replay claims", "error", err)
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
+// migrate creates the token table (with store.Migrate), the webhook
+// replay table (with replays.Migrate) and the session table when they do
+// not exist.
+func (d *database) migrate(ctx context.Context, store *tokenstore.SQL, replays *webhook.SQLReplayStore) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	ddl := []string{sessionSchemaSQLite, sessionIndexSQLite}
@@ -129,6 +207,9 @@ func (d *database) migrate(ctx context.Context, store *tokenstore.SQL) error {
 		}()
 	}
 	if err := store.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := replays.Migrate(ctx); err != nil {
 		return err
 	}
 	for _, stmt := range ddl {

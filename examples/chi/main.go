@@ -1,6 +1,6 @@
 // Command chi is the tiktokkit "Log in with TikTok" example on the chi
-// router, with tokens and sessions in a SQL database so that several
-// instances of the app can serve the same users: the same pages as
+// router, with tokens and sessions in a SQL database (or on Redis) so that
+// several instances of the app can serve the same users: the same pages as
 // examples/basic, ready to run behind a load balancer.
 //
 // Run it from the repository root:
@@ -26,6 +26,24 @@
 // take a lease in the token table, so TikTok's rotating refresh token is
 // used exactly once.
 //
+// With REDIS_URL the app keeps everything it shares on that one Redis (or
+// Valkey) server instead, through one client: the tokens
+// (tokenstore/redisstore, encrypted with TIKTOKKIT_TOKEN_KEYS, leases and
+// compare and swap on the server), the scs sessions (scs's goredisstore),
+// the webhook replay claims and the counts of TikTok's quotas, which the
+// instances then share:
+//
+//	REDIS_URL=redis://:secret@localhost:6379/0 \
+//	TIKTOKKIT_TOKEN_KEYS="2025-06:$(openssl rand -base64 32)" \
+//	go run ./examples/chi
+//
+// Give the server persistence (appendonly yes) so that a restart of Redis
+// does not log everyone out.
+//
+// TikTok's webhooks go to POST /webhooks/tiktok, signed with the client
+// secret: authorization.removed deletes the user's token; a replayed
+// delivery is refused by every instance, as the claims are shared.
+//
 // The environment it reads:
 //
 //	ADDR                  listen address (default localhost:8080)
@@ -49,6 +67,10 @@
 //	                      test-client-secret). It excludes TIKTOK_AUTH_URL and
 //	                      TIKTOK_API_URL.
 //	DATABASE_URL          PostgreSQL URL or DSN (driver pgx); default: SQLite
+//	REDIS_URL             Redis instead of SQL, as go-redis's ParseURL reads
+//	                      it: redis://[user:password@]host:port[/db],
+//	                      rediss://... for TLS, or unix:///path/to/socket;
+//	                      it excludes DATABASE_URL
 //	SQLITE_PATH           SQLite file when DATABASE_URL is unset
 //	                      (default tiktokkit-example.db)
 //	TIKTOKKIT_TOKEN_KEYS  keys that encrypt tokens at rest, comma-separated,
@@ -62,7 +84,7 @@
 //	                      shows each TikTok call with its endpoint, status,
 //	                      log_id and duration, never a secret
 //
-// GET /healthz answers 200 while the token store (the database) answers a
+// GET /healthz answers 200 while the token store (the database or Redis) answers a
 // cheap query within 2 seconds, else 503, for load balancer probes; it
 // loads no session. GET /metrics serves the kit's metrics in Prometheus
 // text format, through the OpenTelemetry SDK and its Prometheus exporter.
@@ -139,13 +161,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, logg
 	}
 	switch {
 	case a.emu != nil:
-		fmt.Fprintf(stdout, "tiktokkit example: open %s (TikTok emulator at %s; no TikTok account needed; data in %s)\n", base, a.emu.URL, a.db.where)
+		fmt.Fprintf(stdout, "tiktokkit example: open %s (TikTok emulator at %s; no TikTok account needed; data in %s)\n", base, a.emu.URL, a.where)
 	case s.EmulatorURL != "":
-		fmt.Fprintf(stdout, "tiktokkit example: open %s (TikTok emulator at %s; data in %s)\n", base, s.EmulatorURL, a.db.where)
+		fmt.Fprintf(stdout, "tiktokkit example: open %s (TikTok emulator at %s; data in %s)\n", base, s.EmulatorURL, a.where)
 	default:
-		fmt.Fprintf(stdout, "tiktokkit example: open %s (TikTok at %s; data in %s)\n", base, s.AuthURL, a.db.where)
+		fmt.Fprintf(stdout, "tiktokkit example: open %s (TikTok at %s; data in %s)\n", base, s.AuthURL, a.where)
 	}
-	a.logger.Info("serving", "url", base, "database", a.db.where, "token_key", a.keys.PrimaryID())
+	a.logger.Info("serving", "url", base, "database", a.where, "token_key", a.keys.PrimaryID())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	if ready != nil {

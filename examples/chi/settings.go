@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
 )
@@ -51,6 +53,10 @@ type settings struct {
 	DatabaseURL string
 	// SQLitePath is the SQLite database file, used when DatabaseURL is empty.
 	SQLitePath string
+	// Redis, from REDIS_URL, puts tokens, sessions, webhook replay
+	// protection and the quota counts on one Redis server instead of the
+	// SQL database. Nil means SQL.
+	Redis *redis.Options
 	// Keys encrypts tokens at rest. Nil when TIKTOKKIT_TOKEN_KEYS is unset:
 	// the app then generates a key that lives as long as the process.
 	Keys *tokenstore.KeyRing
@@ -93,6 +99,16 @@ func settingsFromEnv(getenv func(string) string) (settings, error) {
 	}
 	if s.Addr == "" {
 		s.Addr = "localhost:8080"
+	}
+	if u := env("REDIS_URL"); u != "" {
+		if s.DatabaseURL != "" {
+			return s, errors.New("DATABASE_URL and REDIS_URL are both set: the app keeps its data in one of them, so set only one")
+		}
+		opts, err := parseRedisURL(u)
+		if err != nil {
+			return s, err
+		}
+		s.Redis = opts
 	}
 	if s.SQLitePath == "" {
 		s.SQLitePath = defaultSQLitePath

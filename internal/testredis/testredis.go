@@ -68,11 +68,15 @@ var (
 // Redis that is down cause on purpose; go-redis's other messages are still
 // printed.
 func Main(m *testing.M) {
-	redis.SetLogger(quietLogger{})
+	QuietLogs()
 	code := m.Run()
 	Stop()
 	os.Exit(code)
 }
+
+// QuietLogs keeps go-redis from printing a line for every failed dial, as
+// Main does; a TestMain that does more than Main calls it before m.Run.
+func QuietLogs() { redis.SetLogger(quietLogger{}) }
 
 // quietLogger drops go-redis's messages about failed dials.
 type quietLogger struct{}

@@ -10,7 +10,9 @@
 //     token the guard put in the request context (no call to TikTok);
 //   - guarded, SQLite store and guarded, PostgreSQL store: the same with
 //     the encrypted SQL store (the token source's cache on, as by default);
-//     PostgreSQL runs only with -postgres or TIKTOKKIT_TEST_POSTGRES_DSN.
+//     PostgreSQL runs only with -postgres or TIKTOKKIT_TEST_POSTGRES_DSN;
+//   - guarded, Redis store: the same with the encrypted Redis store
+//     (tokenstore/redisstore), only with -redis or TIKTOKKIT_TEST_REDIS_URL.
 //
 // Each configuration runs for at most -duration or -requests per round,
 // over -rounds rounds in rotating order. The output is a Markdown table of

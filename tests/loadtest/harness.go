@@ -24,13 +24,15 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/redis/go-redis/v9"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/middleware"
 	"github.com/tiktokkit/tiktokkit/tokenstore"
+	"github.com/tiktokkit/tiktokkit/tokenstore/redisstore"
 )
 
 // Options bound and shape a run. The zero value of each field means its
@@ -58,9 +60,14 @@ type Options struct {
 	// store" configuration, which is skipped when it is empty. The run
 	// creates its own table there and drops it at the end.
 	PostgresDSN string
+	// RedisURL names a Redis server (a redis:// or unix:// URL, as
+	// go-redis's ParseURL reads it) for the "guarded, Redis store"
+	// configuration, which is skipped when it is empty. The run writes
+	// under a key prefix of its own and deletes its keys at the end.
+	RedisURL string
 	// CacheSize is the token source's SourceConfig.CacheSize for the SQL
-	// stores: 0 keeps the default (on), negative turns the cache off so
-	// that every request reads the store.
+	// and Redis stores: 0 keeps the default (on), negative turns the cache
+	// off so that every request reads the store.
 	CacheSize int
 	// Logger receives progress lines. Default: discard.
 	Logger *slog.Logger
@@ -97,6 +104,7 @@ const (
 	ConfigMemory    = "guarded, memory store"
 	ConfigSQLite    = "guarded, SQLite store"
 	ConfigPostgres  = "guarded, PostgreSQL store"
+	ConfigRedis     = "guarded, Redis store"
 )
 
 // Result is what one configuration did over all rounds.
@@ -149,7 +157,7 @@ type openIDBody struct {
 
 // Run starts the emulator and one app per token store, logs the users in
 // and drives every configuration. Only loopback addresses are used (the
-// PostgreSQL server is the caller's).
+// PostgreSQL and Redis servers are the caller's).
 func Run(ctx context.Context, o Options) ([]Result, error) {
 	o = o.withDefaults()
 	users := make([]tiktoktest.User, o.Users)
@@ -170,6 +178,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}
 	if o.PostgresDSN != "" {
 		backends = append(backends, backend{ConfigPostgres, func() (tokenstore.Store, func(), error) { return openPostgres(ctx, o) }})
+	}
+	if o.RedisURL != "" {
+		backends = append(backends, backend{ConfigRedis, func() (tokenstore.Store, func(), error) { return openRedis(ctx, o) }})
 	}
 	apps := map[string]*app{}
 	defer func() {
@@ -202,6 +213,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if a := apps[ConfigPostgres]; a != nil {
 		configs = append(configs, config{ConfigPostgres, "/api/me", a})
 	}
+	if a := apps[ConfigRedis]; a != nil {
+		configs = append(configs, config{ConfigRedis, "/api/me", a})
+	}
 
 	tr := &http.Transport{MaxIdleConns: o.Concurrency * 2, MaxIdleConnsPerHost: o.Concurrency, IdleConnTimeout: time.Minute}
 	defer tr.CloseIdleConnections()
@@ -232,6 +246,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	}
 	if o.PostgresDSN == "" {
 		out = append(out, Result{Name: ConfigPostgres, Skipped: "no PostgreSQL DSN (set -postgres or TIKTOKKIT_TEST_POSTGRES_DSN)"})
+	}
+	if o.RedisURL == "" {
+		out = append(out, Result{Name: ConfigRedis, Skipped: "no Redis URL (set -redis or TIKTOKKIT_TEST_REDIS_URL)"})
 	}
 	return out, nil
 }
@@ -356,7 +373,8 @@ func startApp(ctx context.Context, emu *tiktoktest.Server, st tokenstore.Store, 
 		return nil, err
 	}
 	srcCfg := tokenstore.SourceConfig{Store: st, Client: c, Logger: quiet}
-	if _, isSQL := st.(*tokenstore.SQL); isSQL {
+	switch st.(type) {
+	case *tokenstore.SQL, *redisstore.Store:
 		srcCfg.CacheSize = o.CacheSize
 	}
 	src, err := tokenstore.NewSource(srcCfg)
@@ -499,6 +517,46 @@ func openPostgres(ctx context.Context, o Options) (tokenstore.Store, func(), err
 		defer cancel()
 		_, _ = db.ExecContext(dctx, "DROP TABLE IF EXISTS "+table)
 		db.Close()
+	}, nil
+}
+
+// openRedis makes an encrypted Redis store under a key prefix of its own
+// on the server o.RedisURL names; the returned func deletes its keys.
+func openRedis(ctx context.Context, o Options) (tokenstore.Store, func(), error) {
+	opts, err := redis.ParseURL(o.RedisURL)
+	if err != nil {
+		// ParseURL's errors may repeat the URL, which may hold a password.
+		return nil, nil, errors.New("the Redis URL cannot be parsed")
+	}
+	opts.PoolSize = o.Concurrency + 4
+	rdb := redis.NewClient(opts)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := rdb.Ping(pctx).Err(); err != nil {
+		rdb.Close()
+		return nil, nil, fmt.Errorf("connect to Redis: %w", err)
+	}
+	ring, err := newKeyRing()
+	if err != nil {
+		rdb.Close()
+		return nil, nil, err
+	}
+	suffix := make([]byte, 6)
+	_, _ = rand.Read(suffix)
+	prefix := "tiktokkit-loadtest-" + hex.EncodeToString(suffix) + ":"
+	st, err := redisstore.New(rdb, redisstore.Config{Prefix: prefix, Keys: ring})
+	if err != nil {
+		rdb.Close()
+		return nil, nil, err
+	}
+	return st, func() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		iter := rdb.Scan(dctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(dctx) {
+			_ = rdb.Del(dctx, iter.Val()).Err()
+		}
+		rdb.Close()
 	}, nil
 }
 

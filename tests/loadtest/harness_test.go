@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -11,21 +12,28 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/internal/testpg"
+	"github.com/tiktokkit/tiktokkit/internal/testredis"
 )
 
-func TestMain(m *testing.M) { testpg.Main(m) }
+func TestMain(m *testing.M) {
+	testredis.QuietLogs()
+	code := m.Run()
+	testpg.Stop()
+	testredis.Stop()
+	os.Exit(code)
+}
 
 // TestRunTiny runs every configuration at a tiny size: every request must
-// succeed and be counted, and the table must list the four configurations.
+// succeed and be counted, and the table must list the five configurations.
 func TestRunTiny(t *testing.T) {
 	const users, requests = 6, 120
 	results, err := Run(t.Context(), Options{
 		Users: users, Concurrency: 4, Requests: requests, Duration: time.Minute, Rounds: 2, Warmup: -1,
-		PostgresDSN: testpg.OpenDSN(t),
+		PostgresDSN: testpg.OpenDSN(t), RedisURL: testredis.URL(t),
 	})
 	require.NoError(t, err)
-	require.Len(t, results, 4)
-	for i, name := range []string{ConfigUnguarded, ConfigMemory, ConfigSQLite, ConfigPostgres} {
+	require.Len(t, results, 5)
+	for i, name := range []string{ConfigUnguarded, ConfigMemory, ConfigSQLite, ConfigPostgres, ConfigRedis} {
 		r := results[i]
 		assert.Equal(t, name, r.Name)
 		assert.Empty(t, r.Skipped)
@@ -36,19 +44,23 @@ func TestRunTiny(t *testing.T) {
 	}
 	var b bytes.Buffer
 	WriteTable(&b, results)
-	assert.Equal(t, 2+4, strings.Count(b.String(), "\n"), b.String())
+	assert.Equal(t, 2+5, strings.Count(b.String(), "\n"), b.String())
 	assert.Contains(t, b.String(), "| guarded, PostgreSQL store | 240 |")
+	assert.Contains(t, b.String(), "| guarded, Redis store | 240 |")
 }
 
-// TestRunChecksTargets runs the command at a tiny size without PostgreSQL:
-// the PostgreSQL row is skipped with a note, and the targets are checked.
+// TestRunChecksTargets runs the command at a tiny size without PostgreSQL
+// and Redis: their rows are skipped with a note, and the targets are
+// checked.
 func TestRunChecksTargets(t *testing.T) {
 	t.Setenv(envPostgres, "")
+	t.Setenv(envRedis, "")
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), []string{"-users", "3", "-concurrency", "2", "-requests", "30", "-rounds", "1",
 		"-warmup", "-1", "-min-ratio", "0"}, &out, &errOut)
 	require.NoError(t, err, errOut.String())
 	assert.Contains(t, out.String(), "| guarded, PostgreSQL store | skipped: no PostgreSQL DSN")
+	assert.Contains(t, out.String(), "| guarded, Redis store | skipped: no Redis URL")
 	assert.Contains(t, out.String(), "| unguarded | 30 |")
 }
 

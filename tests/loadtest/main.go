@@ -17,6 +17,10 @@ import (
 // same server as the tests.
 const envPostgres = "TIKTOKKIT_TEST_POSTGRES_DSN"
 
+// envRedis is read when -redis is not given, so the harness uses the
+// Redis server the tests use.
+const envRedis = "TIKTOKKIT_TEST_REDIS_URL"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -42,7 +46,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Rounds, "rounds", 6, "rounds; the configurations take turns in rotating order")
 	fs.IntVar(&o.Warmup, "warmup", 2000, "unmeasured requests per configuration before the first round (negative: none)")
 	fs.StringVar(&o.PostgresDSN, "postgres", os.Getenv(envPostgres), "PostgreSQL DSN for the PostgreSQL store (default $"+envPostgres+"; empty skips it)")
-	fs.IntVar(&o.CacheSize, "cache-size", 0, "token source cache size for the SQL stores (0 default, negative off)")
+	fs.StringVar(&o.RedisURL, "redis", os.Getenv(envRedis), "Redis URL for the Redis store (default $"+envRedis+"; empty skips it)")
+	fs.IntVar(&o.CacheSize, "cache-size", 0, "token source cache size for the SQL and Redis stores (0 default, negative off)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "bound of the whole run")
 	minRatio := fs.Float64("min-ratio", 0.9, "fail when the memory-store guard's throughput is below this share of the unguarded one (0 disables)")
 	verbose := fs.Bool("v", false, "log progress to stderr")

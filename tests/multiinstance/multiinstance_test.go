@@ -28,9 +28,16 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tiktokkit/tiktokkit/internal/testpg"
+	"github.com/tiktokkit/tiktokkit/internal/testredis"
 )
 
-func TestMain(m *testing.M) { testpg.Main(m) }
+func TestMain(m *testing.M) {
+	testredis.QuietLogs()
+	code := m.Run()
+	testpg.Stop()
+	testredis.Stop()
+	os.Exit(code)
+}
 
 const (
 	instances = 3
@@ -41,18 +48,44 @@ const (
 	requestTimeout = 90 * time.Second
 )
 
-// TestMultiInstance is the whole scenario: see the package documentation.
+// backend is where the instances share their tokens and sessions.
+type backend struct {
+	// env points the apps at the shared store.
+	env []string
+	// restart stops the store's server and starts it again on the same
+	// port with its data; nil when the scenario does not restart it.
+	restart func(t *testing.T)
+}
+
+// TestMultiInstance is the whole scenario, on each backend: see the
+// package documentation.
 func TestMultiInstance(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-instance test skipped with -short")
 	}
-	users := envInt(t, "TIKTOKKIT_MULTI_USERS", 200)
-	expiries := envInt(t, "TIKTOKKIT_MULTI_EXPIRIES", 3)
-	dsn := testpg.OpenDSN(t)
-
 	bin := t.TempDir()
 	build(t, bin, "tiktokemu", "github.com/tiktokkit/tiktokkit/client/tiktoktest/cmd/tiktokemu")
 	build(t, bin, "chi", "github.com/tiktokkit/tiktokkit/examples/chi")
+
+	t.Run("PostgreSQL", func(t *testing.T) {
+		scenario(t, bin, backend{env: []string{"DATABASE_URL=" + testpg.OpenDSN(t)}})
+	})
+	t.Run("Redis", func(t *testing.T) {
+		srv := testredis.StartServer(t) // appendonly yes, fsync on every write
+		scenario(t, bin, backend{
+			env: []string{"REDIS_URL=redis://" + srv.Addr() + "/0"},
+			restart: func(t *testing.T) {
+				srv.Stop() // SIGKILL: only what the append-only file holds survives
+				require.NoError(t, srv.Start())
+			},
+		})
+	})
+}
+
+// scenario runs the scenario with the apps on b.
+func scenario(t *testing.T, bin string, b backend) {
+	users := envInt(t, "TIKTOKKIT_MULTI_USERS", 200)
+	expiries := envInt(t, "TIKTOKKIT_MULTI_EXPIRIES", 3)
 
 	ids := make([]string, users)
 	for i := range ids {
@@ -62,7 +95,7 @@ func TestMultiInstance(t *testing.T) {
 	keys := "mi1:" + randomKey(t)
 	apps := make([]*process, instances)
 	for i := range apps {
-		apps[i] = startApp(t, bin, i, emu.url, dsn, keys)
+		apps[i] = startApp(t, bin, i, emu.url, b.env, keys)
 	}
 
 	// Log every user in through the real flow, each on one instance.
@@ -80,9 +113,9 @@ func TestMultiInstance(t *testing.T) {
 		emu.control(t, "POST", "advance-clock", url.Values{"by": {"25h"}})
 		part1.add(drive(t, sessions, apps, everyInstance(apps)))
 	}
-	c := emu.counters(t)
-	part1.refreshes, part1.reuse = c.Grants["refresh_token"], c.RefreshTokenReuse
 	part1.loggedOut = loggedOut(t, sessions, apps)
+	c := emu.counters(t) // after the last requests, which could still refresh
+	part1.refreshes, part1.reuse = c.Grants["refresh_token"], c.RefreshTokenReuse
 	t.Logf("part 1, %d expiries:\n%s", expiries, part1.String())
 	assert.Equal(t, users*expiries, part1.refreshes, "one refresh per user and expiry")
 	assert.Zero(t, part1.reuse, "a rotated refresh token was presented again")
@@ -120,9 +153,9 @@ func TestMultiInstance(t *testing.T) {
 	o := drive(t, sessions, survivors, everyInstance(survivors))
 	part2.add(o)
 	takeover := time.Since(killedAt)
+	part2.loggedOut = loggedOut(t, sessions, survivors)
 	c = emu.counters(t)
 	part2.refreshes, part2.reuse = c.Grants["refresh_token"], c.RefreshTokenReuse
-	part2.loggedOut = loggedOut(t, sessions, survivors)
 	t.Logf("part 2, one of %d instances killed (SIGKILL) holding the refresh leases of %d users; the others served them %s after the kill:\n%s",
 		instances, len(held), takeover.Round(100*time.Millisecond), part2.String())
 	assert.Equal(t, users, part2.refreshes, "one refresh per user")
@@ -130,6 +163,55 @@ func TestMultiInstance(t *testing.T) {
 	assert.Zero(t, part2.loggedOut, "users logged out")
 	assert.Empty(t, part2.errors, "requests to the surviving instances failed")
 	assert.Equal(t, len(held), part2.toKilled)
+
+	if b.restart == nil {
+		return
+	}
+	// Part 3: the store's server is stopped and started again (with its
+	// data) in the middle of a round of refreshes. TikTok is slowed down a
+	// little so that the round is still going when it stops.
+	emu.control(t, "POST", "reset-counters", nil)
+	emu.control(t, "POST", "advance-clock", url.Values{"by": {"25h"}})
+	emu.send(t, "POST", "faults", "application/json", `{"endpoint":"token","delay":"50ms"}`)
+	var part3 report
+	round := make(chan outcome, 1)
+	go func() { round <- drive(t, sessions, survivors, everyInstance(survivors)) }()
+	waitFor(t, 60*time.Second, "a third of the round's refreshes", func() bool {
+		return emu.counters(t).Grants["refresh_token"] >= users/3
+	})
+	restartAt := time.Now()
+	b.restart(t)
+	down := time.Since(restartAt)
+	during := <-round
+	emu.control(t, "DELETE", "faults", nil)
+	part3.restarted = during.errors
+	part3.sent = during.sent
+	part3.slowest = during.slowest
+	for k := range during.errors {
+		if k != "HTTP 503" {
+			t.Errorf("a request during the restart ended with %s, not with 503", k)
+		}
+	}
+	// Once every instance reaches the server again, the round is sent
+	// once more, for the requests that failed while it was down.
+	waitFor(t, 30*time.Second, "the instances to reach the restarted server", func() bool {
+		for _, a := range survivors {
+			if getMe(t.Context(), sessions[0], a.url) != "" {
+				return false
+			}
+		}
+		return true
+	})
+	part3.add(drive(t, sessions, survivors, everyInstance(survivors)))
+	part3.loggedOut = loggedOut(t, sessions, survivors)
+	c = emu.counters(t) // after the last requests, which could still refresh
+	part3.refreshes, part3.reuse = c.Grants["refresh_token"], c.RefreshTokenReuse
+	t.Logf("part 3, the store's server restarted (down for %s) in the middle of a round of refreshes:\n%s",
+		down.Round(10*time.Millisecond), part3.String())
+	assert.Equal(t, users, part3.refreshes, "one refresh per user")
+	assert.Zero(t, part3.reuse, "a rotated refresh token was presented again")
+	assert.Zero(t, part3.loggedOut, "users logged out")
+	assert.Empty(t, part3.errors, "requests after the restart failed")
 }
 
 // report sums up one part of the scenario.
@@ -142,6 +224,9 @@ type report struct {
 	loggedOut      int
 	toKilled       int
 	toKilledFailed map[string]int
+	// restarted counts the failures of the requests of the round during
+	// which the store's server restarted.
+	restarted map[string]int
 }
 
 func (r *report) add(o outcome) {
@@ -160,6 +245,9 @@ func (r *report) String() string {
 	fmt.Fprintf(&b, "  requests sent:        %d\n", r.sent+r.toKilled)
 	if r.toKilled > 0 {
 		fmt.Fprintf(&b, "    to the killed one:  %d, broken by the kill:%s\n", r.toKilled, kinds(r.toKilledFailed))
+	}
+	if r.restarted != nil {
+		fmt.Fprintf(&b, "    failed during the restart:%s\n", kinds(r.restarted))
 	}
 	fmt.Fprintf(&b, "  refreshes at TikTok:  %d\n", r.refreshes)
 	fmt.Fprintf(&b, "  refresh token reused: %d\n", r.reuse)
@@ -197,7 +285,7 @@ type outcome struct {
 }
 
 // userSession is one user's browser: a cookie jar holding the session
-// cookie, which every instance accepts (sessions live in PostgreSQL).
+// cookie, which every instance accepts (sessions live in the shared store).
 type userSession struct {
 	openID string
 	client *http.Client
@@ -476,13 +564,12 @@ func (e *emulator) counters(t *testing.T) counters {
 
 // startApp runs instance i of examples/chi on a free port of localhost
 // (another site than the emulator on 127.0.0.1, as an app and TikTok are),
-// on the shared database and key ring.
-func startApp(t *testing.T, bin string, i int, emuURL, dsn, keys string) *process {
+// on the shared store (storeEnv) and key ring.
+func startApp(t *testing.T, bin string, i int, emuURL string, storeEnv []string, keys string) *process {
 	t.Helper()
-	env := append(baseEnv(),
+	env := append(append(baseEnv(), storeEnv...),
 		"ADDR=localhost:0",
 		"TIKTOK_EMULATOR_URL="+emuURL,
-		"DATABASE_URL="+dsn,
 		"TIKTOKKIT_TOKEN_KEYS="+keys,
 		"TIKTOKKIT_INSTANCE=app"+strconv.Itoa(i),
 		// Each round sends more user-info calls than TikTok's 600 a minute
