@@ -116,10 +116,12 @@ const (
 	qReplace // args: token, key_id, updated_at, key, the token column as read
 	qDelete
 	qKeys
-	qLeaseTake    // args: holder, until, key, holder, now, latest (a later end is bogus)
-	qLeaseInsert  // args: key, now, holder, until
-	qLeaseRelease // args: key, holder
-	qLeaseCleanup // args: key, holder; removes a row that only held a lease
+	qLeaseTake     // args: holder, until, key, holder, now, latest (a later end is bogus)
+	qLeaseInsert   // args: key, now, holder, until
+	qLeaseRelease  // args: key, holder
+	qLeaseCleanup  // args: key, holder; removes a row that only held a lease
+	qPutClear      // qPut that also frees the lease
+	qLeaseTakeFree // args: holder, until, key, holder; a free lease or the holder's own
 	numQueries
 )
 
@@ -138,6 +140,8 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 	q[qLeaseTake] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
 		" = ? AND (lease_holder = '' OR lease_holder = ? OR lease_until <= ? OR lease_until > ?)"
 	q[qLeaseRelease] = "UPDATE " + table + " SET lease_holder = '', lease_until = 0 WHERE " + k + " = ? AND lease_holder = ?"
+	q[qLeaseTakeFree] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
+		" = ? AND (lease_holder = '' OR lease_holder = ?)"
 	q[qLeaseCleanup] = "DELETE FROM " + table + " WHERE " + k + " = ? AND lease_holder = ? AND token IS NULL"
 	cols := " (" + k + ", token, key_id, updated_at) VALUES (?, ?, ?, ?)"
 	leaseCols := " (" + k + ", token, key_id, updated_at, lease_holder, lease_until) VALUES (?, NULL, '', ?, ?, ?)"
@@ -145,10 +149,12 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 	case MySQL:
 		q[qPut] = "INSERT INTO " + table + cols +
 			" ON DUPLICATE KEY UPDATE token = VALUES(token), key_id = VALUES(key_id), updated_at = VALUES(updated_at)"
+		q[qPutClear] = q[qPut] + ", lease_holder = '', lease_until = 0"
 		q[qLeaseInsert] = "INSERT IGNORE INTO " + table + leaseCols
 	default:
 		q[qPut] = "INSERT INTO " + table + cols + " ON CONFLICT (" + k +
 			") DO UPDATE SET token = excluded.token, key_id = excluded.key_id, updated_at = excluded.updated_at"
+		q[qPutClear] = q[qPut] + ", lease_holder = '', lease_until = 0"
 		q[qLeaseInsert] = "INSERT INTO " + table + leaseCols + " ON CONFLICT (" + k + ") DO NOTHING"
 	}
 	if d == Postgres {

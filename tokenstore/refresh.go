@@ -189,13 +189,20 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	}
 	next = inherit(cur, next)
 	s.remember(cur.RefreshToken, next)
+	if s.replacer == nil && s.buried(cur.RefreshToken) {
+		// Deleted (a disconnect) while TikTok was answering: the deletion
+		// stands, as with a Replacer.
+		_, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, errDeleted)
+		return tok, after, err
+	}
 	if err := s.save(ctx, key, cur, next); err != nil {
 		if ok, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, err); ok {
 			return tok, after, err
 		}
 		lostSave = err
-		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory until it is",
+		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory and saved as soon as the store answers",
 			slog.String("key", key), slog.Any("error", err))
+		s.saveLater(base, key, cur, next)
 		return nil, nil, fmt.Errorf("tokenstore: save refreshed token of %q: %w", key, err)
 	}
 	if s.leaser == nil && caller.Err() != nil {
@@ -222,12 +229,30 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.Token) (*client.Token, error) {
 	backoff := 2 * time.Millisecond
 	for {
-		ok, err := s.leaser.TryLease(ctx, key, s.holder, s.cfg.LeaseTTL)
+		ok, tookOver, err := s.tryLease(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if ok && !tookOver {
 			return nil, nil
+		}
+		if ok {
+			// The lease lapsed without being released. Its holder may be
+			// alive, with a rotated token it could not save while the
+			// store was down, and saving it again every LeaseTTL/10: give
+			// it a quarter of the lease before refreshing with what the
+			// store holds. The next round renews the lease, and work
+			// reloads the token.
+			s.log.InfoContext(ctx, "tokenstore: took over a lapsed refresh lease; giving its holder time to save",
+				slog.String("key", key))
+			t := time.NewTimer(s.cfg.LeaseTTL / 4)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("tokenstore: waiting for the former lease holder of %q: %w", key, ctx.Err())
+			}
+			continue
 		}
 		cur, err := s.load(ctx, key)
 		if err != nil {
@@ -246,6 +271,16 @@ func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.T
 		}
 		backoff = min(2*backoff, 100*time.Millisecond)
 	}
+}
+
+// tryLease takes or renews the key's lease, and tells a takeover from a
+// lapsed holder when the store can (LeaseTakeover).
+func (s *Source) tryLease(ctx context.Context, key string) (won, tookOver bool, err error) {
+	if s.takeover != nil {
+		return s.takeover.TryLeaseTakeover(ctx, key, s.holder, s.cfg.LeaseTTL)
+	}
+	won, err = s.leaser.TryLease(ctx, key, s.holder, s.cfg.LeaseTTL)
+	return won, false, err
 }
 
 func (s *Source) release(base context.Context, key string) {

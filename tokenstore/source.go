@@ -111,6 +111,8 @@ type Source struct {
 	cfg      SourceConfig
 	store    Store
 	leaser   Leaser
+	takeover LeaseTakeover // nil unless the store is one
+	clearer  LeaseClearer  // nil unless the store is one
 	replacer Replacer
 	holder   string
 	cache    *tokenCache
@@ -120,6 +122,8 @@ type Source struct {
 	mu      sync.Mutex
 	flights map[string]*flight
 	grace   map[string]graceEntry
+	saving  map[string]bool      // keys whose refreshed token is saved in the background
+	deleted map[string]time.Time // refresh tokens deleted by Delete, until when they stay dead
 }
 
 var _ client.Refresher = (*Source)(nil)
@@ -164,8 +168,12 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		holder:  newHolderID(),
 		flights: make(map[string]*flight),
 		grace:   make(map[string]graceEntry),
+		saving:  make(map[string]bool),
+		deleted: make(map[string]time.Time),
 	}
 	s.leaser, _ = cfg.Store.(Leaser)
+	s.takeover, _ = cfg.Store.(LeaseTakeover)
+	s.clearer, _ = cfg.Store.(LeaseClearer)
 	s.replacer, _ = cfg.Store.(Replacer)
 	if cfg.CacheSize > 0 && cacheable(cfg.Store) {
 		s.cache = newTokenCache(cfg.CacheSize, cfg.CacheTTL)
@@ -233,13 +241,20 @@ func (s *Source) ForceRefresh(ctx context.Context, key string, failed *client.To
 	return s.refresh(ctx, key, tok, failed)
 }
 
-// Save stores tok under key (after a login, say) and caches it.
+// Save stores tok under key (after a login, say) and caches it. With a
+// store that is a LeaseClearer it also ends any refresh lease on key, so
+// that a lease left by an instance that crashed does not hold up the new
+// login's first refresh.
 func (s *Source) Save(ctx context.Context, key string, tok *client.Token) error {
 	if tok == nil {
 		return errNilToken
 	}
 	s.uncache(key)
-	if err := s.store.Put(ctx, key, tok); err != nil {
+	put := s.store.Put
+	if s.clearer != nil {
+		put = s.clearer.PutClearLease
+	}
+	if err := put(ctx, key, tok); err != nil {
 		return err
 	}
 	if s.cache != nil {
@@ -250,17 +265,37 @@ func (s *Source) Save(ctx context.Context, key string, tok *client.Token) error 
 
 // Delete removes the token under key from the store and the cache (after a
 // disconnect, say). It does not revoke it at TikTok.
+//
+// With a store that is no Replacer (the session), a save that comes after
+// the delete could bring the token back: scs saves whole sessions, so a
+// request that refreshed the token and ends after the disconnect writes
+// its copy, token included. Delete therefore remembers, for a day, the
+// refresh token it deleted and every successor this process gave it; a
+// token with one of them is deleted when it is read again, and the
+// caller must log in (ErrLoginRequired).
 func (s *Source) Delete(ctx context.Context, key string) error {
+	fk := key
+	if s.replacer == nil {
+		if tok, err := s.store.Get(ctx, key); err == nil {
+			s.bury(tok.RefreshToken)
+			if s.leaser == nil {
+				fk = key + "\x00" + tok.RefreshToken
+			}
+		}
+	}
 	// A refresh of key in flight in this process would save the token back
 	// after the delete: let it finish first.
 	s.mu.Lock()
-	f := s.flights[key]
+	f := s.flights[fk]
 	s.mu.Unlock()
 	if f != nil {
 		select {
 		case <-f.done:
 		case <-ctx.Done():
 			return fmt.Errorf("tokenstore: delete %q: waiting for its refresh: %w", key, ctx.Err())
+		}
+		if f.tok != nil && s.replacer == nil {
+			s.bury(f.tok.RefreshToken)
 		}
 	}
 	s.uncache(key)
@@ -269,10 +304,24 @@ func (s *Source) Delete(ctx context.Context, key string) error {
 	return err
 }
 
+// unbury deletes a token that came back after Delete deleted it.
+func (s *Source) unbury(ctx context.Context, key string) error {
+	s.uncache(key)
+	if err := s.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("tokenstore: delete %q again: %w", key, err)
+	}
+	s.log.InfoContext(ctx, "tokenstore: a deleted token came back (a copy saved after the disconnect); deleted again",
+		slog.String("key", key))
+	return loginRequired(key, "the token was deleted (a disconnect)", ErrNotFound)
+}
+
 // load reads key's token from the store; a missing one is ErrLoginRequired.
 func (s *Source) load(ctx context.Context, key string) (*client.Token, error) {
 	tok, err := s.store.Get(ctx, key)
 	if err == nil {
+		if s.replacer == nil && s.buried(tok.RefreshToken) {
+			return nil, s.unbury(ctx, key)
+		}
 		return tok, nil
 	}
 	if errors.Is(err, ErrNotFound) {
