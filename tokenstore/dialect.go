@@ -116,7 +116,7 @@ const (
 	qReplace // args: token, key_id, updated_at, key, the token column as read
 	qDelete
 	qKeys
-	qLeaseTake     // args: holder, until, key, holder, now, latest (a later end is bogus)
+	qLeaseTake     // args: holder, until, key, now, latest: a lapsed lease, or one ending after latest (bogus)
 	qLeaseInsert   // args: key, now, holder, until
 	qLeaseRelease  // args: key, holder
 	qLeaseCleanup  // args: key, holder; removes a row that only held a lease
@@ -138,7 +138,7 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 	q[qReplace] = "UPDATE " + table + " SET token = ?, key_id = ?, updated_at = ? WHERE " + k + " = ? AND token = ?"
 	q[qKeys] = "SELECT " + k + " FROM " + table + " WHERE token IS NOT NULL"
 	q[qLeaseTake] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
-		" = ? AND (lease_holder = '' OR lease_holder = ? OR lease_until <= ? OR lease_until > ?)"
+		" = ? AND lease_holder <> '' AND (lease_until <= ? OR lease_until > ?)"
 	q[qLeaseRelease] = "UPDATE " + table + " SET lease_holder = '', lease_until = 0 WHERE " + k + " = ? AND lease_holder = ?"
 	q[qLeaseTakeFree] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
 		" = ? AND (lease_holder = '' OR lease_holder = ?)"

@@ -349,7 +349,7 @@ func (s *SQL) TryLeaseTakeover(ctx context.Context, key, holder string, ttl time
 	}
 	// The row exists and someone else holds its lease: take it only if
 	// it lapsed (or ends too far ahead).
-	won, err = s.affected(ctx, key, qLeaseTake, holder, until, key, holder, now.UnixMilli(), latest)
+	won, err = s.affected(ctx, key, qLeaseTake, holder, until, key, now.UnixMilli(), latest)
 	return won, won, err
 }
 
