@@ -136,6 +136,9 @@ func (m *Memory) TryLease(ctx context.Context, key, holder string, ttl time.Dura
 
 // TryLeaseTakeover implements LeaseTakeover within this process.
 func (m *Memory) TryLeaseTakeover(_ context.Context, key, holder string, ttl time.Duration) (won, tookOver bool, err error) {
+	if holder == "" {
+		return false, false, errEmptyHolder
+	}
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -333,7 +333,7 @@ func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duratio
 // UPDATE takes a lapsed or bogus one, which is a takeover.
 func (s *SQL) TryLeaseTakeover(ctx context.Context, key, holder string, ttl time.Duration) (won, tookOver bool, err error) {
 	if holder == "" {
-		return false, false, errors.New("tokenstore: lease holder must not be empty")
+		return false, false, errEmptyHolder
 	}
 	now := s.now()
 	until := now.Add(ttl).UnixMilli()

@@ -212,7 +212,10 @@ func copyToken(tok *client.Token) *client.Token {
 	return &c
 }
 
-var errNilToken = errors.New("tokenstore: nil token")
+var (
+	errNilToken    = errors.New("tokenstore: nil token")
+	errEmptyHolder = errors.New("tokenstore: lease holder must not be empty")
+)
 
 // maxLeaseAhead is how far ahead of now a lease of ttl may end before
 // TryLease treats it as bogus: ttl, plus a quarter of it for the clocks of
