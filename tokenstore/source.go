@@ -44,10 +44,12 @@ type SourceConfig struct {
 	CacheTTL time.Duration
 	// LeaseTTL is the lifetime of the refresh lease taken on a Leaser
 	// store, and so how long other instances wait for a holder that
-	// crashed. A refresh is abandoned after three quarters of it, so that
-	// the rotated token is saved while the lease is still held. It also
-	// bounds how long a caller's refresh may take when the store is not a
-	// Leaser. Default 30 seconds.
+	// crashed (plus a quarter of it when the store is a LeaseTakeover). A
+	// refresh is abandoned after three quarters of it, so that the rotated
+	// token is saved while the lease is still held; a save that fails is
+	// retried in the background at most every tenth of it. It also bounds
+	// how long a caller's refresh may take when the store is not a Leaser.
+	// Default 30 seconds.
 	LeaseTTL time.Duration
 	// Grace is how long, after this process refreshed a token, the old
 	// refresh token still resolves to its successor. It protects stores
@@ -78,10 +80,12 @@ type SourceConfig struct {
 //   - With a store that is a Leaser (SQL, Memory), instances take the key's
 //     lease, reload, check again, refresh, save and release; the others
 //     wait, reload and use the token the holder saved. A crashed holder
-//     blocks the key for at most LeaseTTL.
+//     blocks the key for at most LeaseTTL and a quarter of it (see the
+//     package documentation, "Store outages").
 //   - The rotated token is saved before it is returned; if saving fails,
-//     this process keeps the new token in memory and saves it on the next
-//     call, and the call fails.
+//     the call fails, and this process keeps the new token in memory and
+//     saves it in the background as soon as the store answers (or on the
+//     next call, whichever comes first).
 //   - Only TikTok's invalid_grant, or a refresh token known to have
 //     expired, deletes the token (ErrLoginRequired, OnDrop). A 5xx, 429,
 //     timeout, a store that is down, an undecryptable row: the error is
