@@ -30,7 +30,8 @@
 // Memory and SQL implement Leaser (a per-key refresh lease), Replacer (a
 // compare and swap for saving refreshed tokens), Lister, LeaseTakeover
 // (telling a lapsed lease from a free one, for store outages) and
-// LeaseClearer (a login's save that ends a stale lease). Memory and
+// LeaseClearer (a login's save that ends a stale lease); so does the Redis
+// store. Memory and
 // Session implement CacheAdvisor and say no to the Source's in-process
 // cache: Memory needs none, and Session's token belongs to one session,
 // not to the key. Your own store may implement any of these interfaces,
@@ -148,7 +149,8 @@
 //     refreshed with an error ("try again": the kit's middleware answers
 //     503), and keeps its lease.
 //   - It retries the save in the background, after one second at first,
-//     doubling, at most every LeaseTTL/10. Each attempt first renews its
+//     doubling, at most every LeaseTTL/10; one attempt may take LeaseTTL/10
+//     too. Each attempt first renews its
 //     lease, so while the store answers again no other instance takes it,
 //     then writes with Replace (a compare and swap against the old token:
 //     a delete or a new login made meanwhile stands). It saves as soon as
@@ -156,10 +158,12 @@
 //     holder meanwhile writes the token back too.
 //   - The lease lapses during a long outage, since the holder cannot renew
 //     it. An instance that takes a lapsed lease that was never released
-//     (LeaseTakeover: SQL and Memory) does not refresh at once: it waits a
-//     quarter of LeaseTTL, more than twice the holder's longest pause
-//     between attempts, and reloads. When the holder is alive, its token
-//     is in the store by then, and that is what the other instance uses.
+//     (LeaseTakeover: SQL, Memory and the Redis store) does not refresh at
+//     once: it waits a third of LeaseTTL, longer than the holder can take
+//     from the store's return to its save (an attempt that times out just
+//     then, a pause and the next attempt: two tenths of LeaseTTL), and
+//     reloads. When the holder is alive, its token is in the store by
+//     then, and that is what the other instance uses.
 //   - Only a definite refusal deletes a token: invalid_grant in an answer
 //     that is not a 5xx. Before deleting, Source reads the row again; when
 //     it holds another refresh token (the holder saved meanwhile, or the
@@ -175,19 +179,22 @@
 //   - The holder crashing (or restarting) during the outage: the new
 //     refresh token existed only in its memory and is lost. Once the
 //     store is back and the lease has lapsed, another instance waits its
-//     quarter of LeaseTTL, presents the old refresh token, gets
+//     third of LeaseTTL, presents the old refresh token, gets
 //     invalid_grant, and that user must log in again (ErrLoginRequired,
 //     OnDrop). No other user is affected, and nothing else is lost.
 //   - The holder alive but cut off from the store while other instances
-//     reach it, for longer than LeaseTTL and a quarter: to the others this
+//     reach it, for longer than LeaseTTL and a third: to the others this
 //     looks like a crash, and ends the same way for that user.
-//   - A store that is no LeaseTakeover (the Redis store, whose leases
-//     simply expire): the other instance cannot tell a lapsed lease from a
-//     free one and refreshes at once; a holder that is still retrying its
-//     save loses the race, and that user must log in again.
+//   - A store of your own that is a Leaser but no LeaseTakeover: the other
+//     instance cannot tell a lapsed lease from a free one and refreshes at
+//     once; a holder still retrying its save loses the race, and that user
+//     must log in again. Implement LeaseTakeover (package storetest checks
+//     it).
+//   - The Redis store remembers an unreleased lease's holder for a day: an
+//     outage longer than that is taken for a free lease, as above.
 //
 // A holder that crashes while holding the lease without an outage only
-// delays other instances: after LeaseTTL, and the quarter of it given to a
+// delays other instances: after LeaseTTL, and the third of it given to a
 // possible holder, they refresh with the token in the store, which is
 // still valid.
 package tokenstore

@@ -28,10 +28,17 @@ func (s *Source) saveLater(base context.Context, key string, old, next *client.T
 	go s.keepSaving(context.WithoutCancel(base), key, old, next)
 }
 
-// retryWait is the longest pause between two background save attempts:
-// a tenth of the lease, so that an instance that took over the lapsed
-// lease, and waits a quarter of it (see acquire), sees the saved token.
+// retryWait is the longest pause between two background save attempts,
+// and the time one attempt may take: a tenth of the lease each, so that an
+// instance that took over the lapsed lease, and waits a third of it (see
+// takeoverWait), sees the saved token.
 func (s *Source) retryWait() time.Duration { return max(s.cfg.LeaseTTL/10, time.Millisecond) }
+
+// takeoverWait is how long an instance that took over a lapsed lease waits
+// for its former holder to save: a third of the lease, well over the worst
+// case of the holder's attempts (an attempt that timed out just as the
+// store came back, a pause, and the attempt that saves: two tenths of it).
+func (s *Source) takeoverWait() time.Duration { return s.cfg.LeaseTTL / 3 }
 
 // keepSaving tries to save next every second at first, then at the pace
 // of retryWait, until it is saved, the key changed (a delete or a new
@@ -69,7 +76,7 @@ func (s *Source) keepSaving(base context.Context, key string, old, next *client.
 // because the write is a compare and swap against old. It reports whether
 // the saving is over.
 func (s *Source) trySave(base context.Context, key string, old, next *client.Token, attempt int) bool {
-	ctx, cancel := context.WithTimeout(base, s.cfg.LeaseTTL/4)
+	ctx, cancel := context.WithTimeout(base, s.retryWait())
 	defer cancel()
 	if _, err := s.leaser.TryLease(ctx, key, s.holder, s.cfg.LeaseTTL); err != nil {
 		s.log.DebugContext(ctx, "tokenstore: store still down; the refreshed token stays in memory",

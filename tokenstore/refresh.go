@@ -240,12 +240,12 @@ func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.T
 			// The lease lapsed without being released. Its holder may be
 			// alive, with a rotated token it could not save while the
 			// store was down, and saving it again every LeaseTTL/10: give
-			// it a quarter of the lease before refreshing with what the
+			// it a third of the lease before refreshing with what the
 			// store holds. The next round renews the lease, and work
 			// reloads the token.
 			s.log.InfoContext(ctx, "tokenstore: took over a lapsed refresh lease; giving its holder time to save",
 				slog.String("key", key))
-			t := time.NewTimer(s.cfg.LeaseTTL / 4)
+			t := time.NewTimer(s.takeoverWait())
 			select {
 			case <-t.C:
 			case <-ctx.Done():

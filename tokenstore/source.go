@@ -44,7 +44,7 @@ type SourceConfig struct {
 	CacheTTL time.Duration
 	// LeaseTTL is the lifetime of the refresh lease taken on a Leaser
 	// store, and so how long other instances wait for a holder that
-	// crashed (plus a quarter of it when the store is a LeaseTakeover). A
+	// crashed (plus a third of it when the store is a LeaseTakeover). A
 	// refresh is abandoned after three quarters of it, so that the rotated
 	// token is saved while the lease is still held; a save that fails is
 	// retried in the background at most every tenth of it. It also bounds
@@ -80,7 +80,7 @@ type SourceConfig struct {
 //   - With a store that is a Leaser (SQL, Memory), instances take the key's
 //     lease, reload, check again, refresh, save and release; the others
 //     wait, reload and use the token the holder saved. A crashed holder
-//     blocks the key for at most LeaseTTL and a quarter of it (see the
+//     blocks the key for at most LeaseTTL and a third of it (see the
 //     package documentation, "Store outages").
 //   - The rotated token is saved before it is returned; if saving fails,
 //     the call fails, and this process keeps the new token in memory and

@@ -98,7 +98,7 @@ type Leaser interface {
 // holder whose lease lapsed without being released. Such a holder may be
 // alive, with a rotated token that it could not save while the store was
 // down: Source, when it takes over a lapsed lease, gives that holder a
-// quarter of the lease time to save it before it refreshes itself (see
+// third of the lease time to save it before it refreshes itself (see
 // the package documentation, "Store outages").
 type LeaseTakeover interface {
 	Leaser
