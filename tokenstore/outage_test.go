@@ -325,3 +325,43 @@ func TestSessionDisconnectRacingARefresh(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, tok.Valid(e.clock.Now()))
 }
+
+// TestSessionDisconnectStandsAgainstAnOlderCopy: a request carrying a copy
+// of the session from before a refresh comes after the disconnect. Its
+// refresh token resolves to the successor this process knows of, but that
+// grant was deleted: the user stays disconnected.
+func TestSessionDisconnectStandsAgainstAnOlderCopy(t *testing.T) {
+	e := newEnv(t, 0)
+	user := e.users[0]
+	sm := scs.New()
+	st := tokenstore.NewSession(sm, tokenstore.SessionConfig{})
+	src := e.source(t, tokenstore.SourceConfig{Store: st})
+	login, err := sm.Load(t.Context(), "")
+	require.NoError(t, err)
+	e.login(t, &sessionStore{st, login}, user)
+	cookie, _, err := sm.Commit(login)
+	require.NoError(t, err)
+	e.expire()
+
+	older, err := sm.Load(t.Context(), cookie) // holds the first token
+	require.NoError(t, err)
+	refreshing, err := sm.Load(t.Context(), cookie)
+	require.NoError(t, err)
+	_, err = src.Token(refreshing, user)
+	require.NoError(t, err)
+	_, _, err = sm.Commit(refreshing)
+	require.NoError(t, err)
+
+	disconnecting, err := sm.Load(t.Context(), cookie) // holds the refreshed token
+	require.NoError(t, err)
+	require.NoError(t, src.Delete(disconnecting, user))
+	_, _, err = sm.Commit(disconnecting)
+	require.NoError(t, err)
+
+	_, err = src.Token(older, user)
+	require.ErrorIs(t, err, tokenstore.ErrLoginRequired, "the older copy does not bring the login back")
+	_, err = st.Get(older, user)
+	require.ErrorIs(t, err, tokenstore.ErrNotFound)
+	assert.Equal(t, 1, e.refreshes())
+	assert.Zero(t, e.emu.RefreshTokenReuse())
+}

@@ -157,6 +157,9 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		// holds an old copy (a session saved by an earlier request, or a
 		// save that failed). Write the successor back instead of presenting
 		// a dead refresh token to TikTok.
+		if s.replacer == nil && s.buried(next.RefreshToken) {
+			return nil, nil, s.unbury(ctx, key) // deleted since (a disconnect)
+		}
 		if err := s.write(ctx, key, cur, next); err != nil {
 			if ok, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, err); ok {
 				return tok, after, err
