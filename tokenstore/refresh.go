@@ -116,7 +116,7 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	budget := s.cfg.LeaseTTL
 	var lostSave error // set when the refreshed token could not be saved
 	if s.leaser != nil {
-		wctx, cancel := context.WithTimeout(base, s.cfg.LeaseTTL+time.Second)
+		wctx, cancel := context.WithTimeout(base, s.acquireBudget())
 		tok, err := s.acquire(wctx, key, seen, failed)
 		cancel()
 		if err != nil || tok != nil {
@@ -274,6 +274,16 @@ func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.T
 		}
 		backoff = min(2*backoff, 100*time.Millisecond)
 	}
+}
+
+// acquireBudget bounds acquire: a lease of a crashed holder runs out
+// within LeaseTTL, and then a takeover waits takeoverWait.
+func (s *Source) acquireBudget() time.Duration {
+	d := s.cfg.LeaseTTL + time.Second
+	if s.takeover != nil {
+		d += s.takeoverWait()
+	}
+	return d
 }
 
 // tryLease takes or renews the key's lease, and tells a takeover from a
