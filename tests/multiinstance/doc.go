@@ -9,7 +9,9 @@
 // refreshed exactly once per expiry, that no refresh token was presented
 // twice and that nobody was logged out. It then kills one instance with
 // SIGKILL while it holds refresh leases and checks that the others take
-// over once the leases expire, with the same guarantees.
+// over once the leases expire (and the third of the lease time they give a
+// holder that might still save a rotated token has passed), with the same
+// guarantees.
 //
 // It needs PostgreSQL (see internal/testpg): without it the test is
 // skipped, or fails under CI=true. Sizes can be changed with
