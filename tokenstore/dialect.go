@@ -115,10 +115,12 @@ const (
 	qReplace // args: token, key_id, updated_at, key, the token column as read
 	qDelete
 	qKeys
-	qLeaseTake    // args: holder, until, key, holder, now, latest (a later end is bogus)
-	qLeaseInsert  // args: key, now, holder, until
-	qLeaseRelease // args: key, holder
-	qLeaseCleanup // args: key, holder; removes a row that only held a lease
+	qLeaseTake     // args: holder, until, key, now, latest: a lapsed lease, or one ending after latest (bogus)
+	qLeaseInsert   // args: key, now, holder, until
+	qLeaseRelease  // args: key, holder
+	qLeaseCleanup  // args: key, holder; removes a row that only held a lease
+	qPutClear      // qPut that also frees the lease
+	qLeaseTakeFree // args: holder, until, key, holder; a free lease or the holder's own
 	numQueries
 )
 
@@ -135,8 +137,10 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 	q[qReplace] = "UPDATE " + table + " SET token = ?, key_id = ?, updated_at = ? WHERE " + k + " = ? AND token = ?"
 	q[qKeys] = "SELECT " + k + " FROM " + table + " WHERE token IS NOT NULL"
 	q[qLeaseTake] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
-		" = ? AND (lease_holder = '' OR lease_holder = ? OR lease_until <= ? OR lease_until > ?)"
+		" = ? AND lease_holder <> '' AND (lease_until <= ? OR lease_until > ?)"
 	q[qLeaseRelease] = "UPDATE " + table + " SET lease_holder = '', lease_until = 0 WHERE " + k + " = ? AND lease_holder = ?"
+	q[qLeaseTakeFree] = "UPDATE " + table + " SET lease_holder = ?, lease_until = ? WHERE " + k +
+		" = ? AND (lease_holder = '' OR lease_holder = ?)"
 	q[qLeaseCleanup] = "DELETE FROM " + table + " WHERE " + k + " = ? AND lease_holder = ? AND token IS NULL"
 	cols := " (" + k + ", token, key_id, updated_at) VALUES (?, ?, ?, ?)"
 	leaseCols := " (" + k + ", token, key_id, updated_at, lease_holder, lease_until) VALUES (?, NULL, '', ?, ?, ?)"
@@ -144,10 +148,12 @@ func buildQueries(d Dialect, table string) [numQueries]string {
 	case MySQL:
 		q[qPut] = "INSERT INTO " + table + cols +
 			" ON DUPLICATE KEY UPDATE token = VALUES(token), key_id = VALUES(key_id), updated_at = VALUES(updated_at)"
+		q[qPutClear] = q[qPut] + ", lease_holder = '', lease_until = 0"
 		q[qLeaseInsert] = "INSERT IGNORE INTO " + table + leaseCols
 	default:
 		q[qPut] = "INSERT INTO " + table + cols + " ON CONFLICT (" + k +
 			") DO UPDATE SET token = excluded.token, key_id = excluded.key_id, updated_at = excluded.updated_at"
+		q[qPutClear] = q[qPut] + ", lease_holder = '', lease_until = 0"
 		q[qLeaseInsert] = "INSERT INTO " + table + leaseCols + " ON CONFLICT (" + k + ") DO NOTHING"
 	}
 	if d == Postgres {

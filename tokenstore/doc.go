@@ -28,7 +28,10 @@
 //	                                                device, lives and dies with the session
 //
 // Memory and SQL implement Leaser (a per-key refresh lease), Replacer (a
-// compare and swap for saving refreshed tokens) and Lister. Memory and
+// compare and swap for saving refreshed tokens), Lister, LeaseTakeover
+// (telling a lapsed lease from a free one, for store outages) and
+// LeaseClearer (a login's save that ends a stale lease); so does the Redis
+// store. Memory and
 // Session implement CacheAdvisor and say no to the Source's in-process
 // cache: Memory needs none, and Session's token belongs to one session,
 // not to the key. Your own store may implement any of these interfaces,
@@ -102,11 +105,8 @@
 //
 // Edge cases, and what Source does about them:
 //
-//   - A save that fails after TikTok rotated the token: the new token is
-//     kept in this process's memory and saved by the next call, and the
-//     lease is kept until it lapses, so that other instances wait rather
-//     than present the dead refresh token. Should this process stop before
-//     the store comes back, that user must log in again.
+//   - A save that fails after TikTok rotated the token (the store is
+//     down): see Store outages below.
 //   - The request that started a refresh gives up before it ends: the
 //     refresh finishes anyway. With the session store that request's
 //     session may be saved without the new token; the successor then
@@ -123,6 +123,82 @@
 //     caller's answer. With a store that is no Replacer the save is a Put
 //     and can bring a deleted token back; it was revoked at TikTok by then,
 //     so the next API call ends as "log in again".
+//   - Disconnect with the Session store while another request of the same
+//     browser refreshes: scs saves whole sessions, so that request, ending
+//     last, writes the token back. Source.Delete waits for a refresh of
+//     the grant in this process, and remembers the deleted refresh token
+//     and its successors for a day: a refresh that ends after the delete
+//     is not saved (its new token is revoked), and a token that comes back
+//     in a session saved later is deleted when it is next read
+//     (ErrLoginRequired). The user stays disconnected.
+//   - A login while a lease is left on the user's row (an instance
+//     crashed during a refresh): Source.Save writes the login's token with
+//     PutClearLease when the store is a LeaseClearer (SQL, Memory), so the
+//     stale lease is gone and cannot delay the new login's first refresh.
+//
+// # Store outages
+//
+// TikTok rotates the refresh token on every refresh. When the store goes
+// down between TikTok's answer and the save, the instance that refreshed
+// (the holder) is the only one that knows the valid refresh token; the
+// store still holds the old one, now dead at TikTok. Presenting it would
+// end in invalid_grant and log the user out. Source guards that token as
+// follows, however long the outage lasts:
+//
+//   - The holder keeps the new token in memory, answers the request that
+//     refreshed with an error ("try again": the kit's middleware answers
+//     503), and keeps its lease.
+//   - It retries the save in the background, after one second at first,
+//     doubling, at most every LeaseTTL/10; one attempt may take LeaseTTL/10
+//     too. Each attempt first renews its
+//     lease, so while the store answers again no other instance takes it,
+//     then writes with Replace (a compare and swap against the old token:
+//     a delete or a new login made meanwhile stands). It saves as soon as
+//     the store answers, then releases the lease. A request served by the
+//     holder meanwhile writes the token back too.
+//   - The lease lapses during a long outage, since the holder cannot renew
+//     it. An instance that takes a lapsed lease that was never released
+//     (LeaseTakeover: SQL, Memory and the Redis store) does not refresh at
+//     once: it waits a third of LeaseTTL, longer than the holder can take
+//     from the store's return to its save (an attempt that times out just
+//     then, a pause and the next attempt: two tenths of LeaseTTL), and
+//     reloads. When the holder is alive, its token is in the store by
+//     then, and that is what the other instance uses.
+//   - Only a definite refusal deletes a token: invalid_grant in an answer
+//     that is not a 5xx. Before deleting, Source reads the row again; when
+//     it holds another refresh token (the holder saved meanwhile, or the
+//     user logged in again), that one is used and nobody is logged out.
+//
+// What survives, and what cannot:
+//
+//   - The holder alive through the outage, however long: the user stays
+//     logged in on every instance; requests fail with "try again" while
+//     the store is down, TikTok never sees the old refresh token again,
+//     and the token is saved within about LeaseTTL/10 of the store's
+//     return.
+//   - The holder crashing (or restarting) during the outage: the new
+//     refresh token existed only in its memory and is lost. Once the
+//     store is back and the lease has lapsed, another instance waits its
+//     third of LeaseTTL, presents the old refresh token, gets
+//     invalid_grant, and that user must log in again (ErrLoginRequired,
+//     OnDrop). No other user is affected, and nothing else is lost.
+//   - The holder alive but cut off from the store while other instances
+//     reach it, for longer than LeaseTTL and a third: to the others this
+//     looks like a crash, and ends the same way for that user.
+//   - A store of your own that is a Leaser but no LeaseTakeover: the other
+//     instance cannot tell a lapsed lease from a free one and refreshes at
+//     once; a holder still retrying its save loses the race, and that user
+//     must log in again. Implement LeaseTakeover (package storetest checks
+//     it).
+//   - The Redis store remembers an unreleased lease's holder for a day: an
+//     outage longer than that is taken for a free lease, as above.
+//
+// A holder that crashes while holding the lease without an outage only
+// delays other instances: after LeaseTTL, and the third of it given to a
+// possible holder, they refresh with the token in the store, which is
+// still valid.
+//
+// # Hooks
 //
 // SourceConfig.Hooks receives every refresh with its outcome, every lease
 // wait and every logout with its reason, for metrics and traces; package

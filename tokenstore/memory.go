@@ -35,6 +35,9 @@ var (
 	_ Lister       = (*Memory)(nil)
 	_ Replacer     = (*Memory)(nil)
 	_ CacheAdvisor = (*Memory)(nil)
+
+	_ LeaseTakeover = (*Memory)(nil)
+	_ LeaseClearer  = (*Memory)(nil)
 )
 
 // NewMemory returns an empty Memory store. Leases expire on the wall clock.
@@ -111,17 +114,41 @@ func (m *Memory) Keys(_ context.Context) ([]string, error) {
 	return keys, nil
 }
 
+// PutClearLease implements LeaseClearer: Put that also ends any lease on
+// key.
+func (m *Memory) PutClearLease(_ context.Context, key string, tok *client.Token) error {
+	if tok == nil {
+		return errNilToken
+	}
+	c := copyToken(tok)
+	m.mu.Lock()
+	m.tokens[key] = c
+	delete(m.leases, key)
+	m.mu.Unlock()
+	return nil
+}
+
 // TryLease implements Leaser within this process.
-func (m *Memory) TryLease(_ context.Context, key, holder string, ttl time.Duration) (bool, error) {
+func (m *Memory) TryLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	won, _, err := m.TryLeaseTakeover(ctx, key, holder, ttl)
+	return won, err
+}
+
+// TryLeaseTakeover implements LeaseTakeover within this process.
+func (m *Memory) TryLeaseTakeover(_ context.Context, key, holder string, ttl time.Duration) (won, tookOver bool, err error) {
+	if holder == "" {
+		return false, false, errEmptyHolder
+	}
 	now := m.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if l, ok := m.leases[key]; ok && l.holder != holder && now.Before(l.until) &&
-		!l.until.After(now.Add(maxLeaseAhead(ttl))) {
-		return false, nil
+	l, held := m.leases[key]
+	other := held && l.holder != holder
+	if other && now.Before(l.until) && !l.until.After(now.Add(maxLeaseAhead(ttl))) {
+		return false, false, nil
 	}
 	m.leases[key] = memLease{holder: holder, until: now.Add(ttl)}
-	return true, nil
+	return true, other, nil
 }
 
 // ReleaseLease implements Leaser within this process.

@@ -135,7 +135,7 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	budget := s.cfg.LeaseTTL
 	var lostSave error // set when the refreshed token could not be saved
 	if s.leaser != nil {
-		wctx, cancel := context.WithTimeout(base, s.cfg.LeaseTTL+time.Second)
+		wctx, cancel := context.WithTimeout(base, s.acquireBudget())
 		var t0 time.Time
 		if s.cfg.Hooks != nil {
 			t0 = time.Now()
@@ -184,6 +184,9 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 		// holds an old copy (a session saved by an earlier request, or a
 		// save that failed). Write the successor back instead of presenting
 		// a dead refresh token to TikTok.
+		if s.replacer == nil && s.buried(next.RefreshToken) {
+			return nil, nil, s.unbury(ctx, key) // deleted since (a disconnect)
+		}
 		if err := s.write(ctx, key, cur, next); err != nil {
 			if ok, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, err); ok {
 				return tok, after, err
@@ -226,13 +229,20 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 	}
 	next = inherit(cur, next)
 	s.remember(cur.RefreshToken, next)
+	if s.replacer == nil && s.buried(cur.RefreshToken) {
+		// Deleted (a disconnect) while TikTok was answering: the deletion
+		// stands, as with a Replacer.
+		_, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, errDeleted)
+		return tok, after, err
+	}
 	if err := s.save(ctx, key, cur, next); err != nil {
 		if ok, tok, after, err := s.overtaken(ctx, key, cur.RefreshToken, next, err); ok {
 			return tok, after, err
 		}
 		lostSave = err
-		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory until it is",
+		s.log.ErrorContext(ctx, "tokenstore: refreshed token not saved; kept in memory and saved as soon as the store answers",
 			slog.String("key", key), slog.Any("error", err))
+		s.saveLater(base, key, cur, next)
 		return nil, nil, fmt.Errorf("tokenstore: save refreshed token of %q: %w", key, err)
 	}
 	if s.leaser == nil && caller.Err() != nil {
@@ -260,12 +270,30 @@ func (s *Source) work(caller context.Context, key string, seen, failed *client.T
 func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.Token) (*client.Token, error) {
 	backoff := 2 * time.Millisecond
 	for {
-		ok, err := s.leaser.TryLease(ctx, key, s.holder, s.cfg.LeaseTTL)
+		ok, tookOver, err := s.tryLease(ctx, key)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
+		if ok && !tookOver {
 			return nil, nil
+		}
+		if ok {
+			// The lease lapsed without being released. Its holder may be
+			// alive, with a rotated token it could not save while the
+			// store was down, and saving it again every LeaseTTL/10: give
+			// it a third of the lease before refreshing with what the
+			// store holds. The next round renews the lease, and work
+			// reloads the token.
+			s.log.InfoContext(ctx, "tokenstore: took over a lapsed refresh lease; giving its holder time to save",
+				slog.String("key", key))
+			t := time.NewTimer(s.takeoverWait())
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil, fmt.Errorf("tokenstore: waiting for the former lease holder of %q: %w", key, ctx.Err())
+			}
+			continue
 		}
 		cur, err := s.load(ctx, key)
 		if err != nil {
@@ -284,6 +312,26 @@ func (s *Source) acquire(ctx context.Context, key string, seen, failed *client.T
 		}
 		backoff = min(2*backoff, 100*time.Millisecond)
 	}
+}
+
+// acquireBudget bounds acquire: a lease of a crashed holder runs out
+// within LeaseTTL, and then a takeover waits takeoverWait.
+func (s *Source) acquireBudget() time.Duration {
+	d := s.cfg.LeaseTTL + time.Second
+	if s.takeover != nil {
+		d += s.takeoverWait()
+	}
+	return d
+}
+
+// tryLease takes or renews the key's lease, and tells a takeover from a
+// lapsed holder when the store can (LeaseTakeover).
+func (s *Source) tryLease(ctx context.Context, key string) (won, tookOver bool, err error) {
+	if s.takeover != nil {
+		return s.takeover.TryLeaseTakeover(ctx, key, s.holder, s.cfg.LeaseTTL)
+	}
+	won, err = s.leaser.TryLease(ctx, key, s.holder, s.cfg.LeaseTTL)
+	return won, false, err
 }
 
 func (s *Source) release(base context.Context, key string) {

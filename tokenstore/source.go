@@ -44,10 +44,12 @@ type SourceConfig struct {
 	CacheTTL time.Duration
 	// LeaseTTL is the lifetime of the refresh lease taken on a Leaser
 	// store, and so how long other instances wait for a holder that
-	// crashed. A refresh is abandoned after three quarters of it, so that
-	// the rotated token is saved while the lease is still held. It also
-	// bounds how long a caller's refresh may take when the store is not a
-	// Leaser. Default 30 seconds.
+	// crashed (plus a third of it when the store is a LeaseTakeover). A
+	// refresh is abandoned after three quarters of it, so that the rotated
+	// token is saved while the lease is still held; a save that fails is
+	// retried in the background at most every tenth of it. It also bounds
+	// how long a caller's refresh may take when the store is not a Leaser.
+	// Default 30 seconds.
 	LeaseTTL time.Duration
 	// Grace is how long, after this process refreshed a token, the old
 	// refresh token still resolves to its successor. It protects stores
@@ -82,10 +84,12 @@ type SourceConfig struct {
 //   - With a store that is a Leaser (SQL, Memory), instances take the key's
 //     lease, reload, check again, refresh, save and release; the others
 //     wait, reload and use the token the holder saved. A crashed holder
-//     blocks the key for at most LeaseTTL.
+//     blocks the key for at most LeaseTTL and a third of it (see the
+//     package documentation, "Store outages").
 //   - The rotated token is saved before it is returned; if saving fails,
-//     this process keeps the new token in memory and saves it on the next
-//     call, and the call fails.
+//     the call fails, and this process keeps the new token in memory and
+//     saves it in the background as soon as the store answers (or on the
+//     next call, whichever comes first).
 //   - Only TikTok's invalid_grant, or a refresh token known to have
 //     expired, deletes the token (ErrLoginRequired, OnDrop). A 5xx, 429,
 //     timeout, a store that is down, an undecryptable row: the error is
@@ -115,6 +119,8 @@ type Source struct {
 	cfg      SourceConfig
 	store    Store
 	leaser   Leaser
+	takeover LeaseTakeover // nil unless the store is one
+	clearer  LeaseClearer  // nil unless the store is one
 	replacer Replacer
 	holder   string
 	cache    *tokenCache
@@ -124,6 +130,8 @@ type Source struct {
 	mu      sync.Mutex
 	flights map[string]*flight
 	grace   map[string]graceEntry
+	saving  map[string]bool      // keys whose refreshed token is saved in the background
+	deleted map[string]time.Time // refresh tokens deleted by Delete, until when they stay dead
 }
 
 var _ client.Refresher = (*Source)(nil)
@@ -168,8 +176,12 @@ func NewSource(cfg SourceConfig) (*Source, error) {
 		holder:  newHolderID(),
 		flights: make(map[string]*flight),
 		grace:   make(map[string]graceEntry),
+		saving:  make(map[string]bool),
+		deleted: make(map[string]time.Time),
 	}
 	s.leaser, _ = cfg.Store.(Leaser)
+	s.takeover, _ = cfg.Store.(LeaseTakeover)
+	s.clearer, _ = cfg.Store.(LeaseClearer)
 	s.replacer, _ = cfg.Store.(Replacer)
 	if cfg.CacheSize > 0 && cacheable(cfg.Store) {
 		s.cache = newTokenCache(cfg.CacheSize, cfg.CacheTTL)
@@ -237,13 +249,20 @@ func (s *Source) ForceRefresh(ctx context.Context, key string, failed *client.To
 	return s.refresh(ctx, key, tok, failed)
 }
 
-// Save stores tok under key (after a login, say) and caches it.
+// Save stores tok under key (after a login, say) and caches it. With a
+// store that is a LeaseClearer it also ends any refresh lease on key, so
+// that a lease left by an instance that crashed does not hold up the new
+// login's first refresh.
 func (s *Source) Save(ctx context.Context, key string, tok *client.Token) error {
 	if tok == nil {
 		return errNilToken
 	}
 	s.uncache(key)
-	if err := s.store.Put(ctx, key, tok); err != nil {
+	put := s.store.Put
+	if s.clearer != nil {
+		put = s.clearer.PutClearLease
+	}
+	if err := put(ctx, key, tok); err != nil {
 		return err
 	}
 	if s.cache != nil {
@@ -254,17 +273,37 @@ func (s *Source) Save(ctx context.Context, key string, tok *client.Token) error 
 
 // Delete removes the token under key from the store and the cache (after a
 // disconnect, say). It does not revoke it at TikTok.
+//
+// With a store that is no Replacer (the session), a save that comes after
+// the delete could bring the token back: scs saves whole sessions, so a
+// request that refreshed the token and ends after the disconnect writes
+// its copy, token included. Delete therefore remembers, for a day, the
+// refresh token it deleted and every successor this process gave it; a
+// token with one of them is deleted when it is read again, and the
+// caller must log in (ErrLoginRequired).
 func (s *Source) Delete(ctx context.Context, key string) error {
+	fk := key
+	if s.replacer == nil {
+		if tok, err := s.store.Get(ctx, key); err == nil {
+			s.bury(tok.RefreshToken)
+			if s.leaser == nil {
+				fk = key + "\x00" + tok.RefreshToken
+			}
+		}
+	}
 	// A refresh of key in flight in this process would save the token back
 	// after the delete: let it finish first.
 	s.mu.Lock()
-	f := s.flights[key]
+	f := s.flights[fk]
 	s.mu.Unlock()
 	if f != nil {
 		select {
 		case <-f.done:
 		case <-ctx.Done():
 			return fmt.Errorf("tokenstore: delete %q: waiting for its refresh: %w", key, ctx.Err())
+		}
+		if f.tok != nil && s.replacer == nil {
+			s.bury(f.tok.RefreshToken)
 		}
 	}
 	s.uncache(key)
@@ -273,10 +312,24 @@ func (s *Source) Delete(ctx context.Context, key string) error {
 	return err
 }
 
+// unbury deletes a token that came back after Delete deleted it.
+func (s *Source) unbury(ctx context.Context, key string) error {
+	s.uncache(key)
+	if err := s.store.Delete(ctx, key); err != nil {
+		return fmt.Errorf("tokenstore: delete %q again: %w", key, err)
+	}
+	s.log.InfoContext(ctx, "tokenstore: a deleted token came back (a copy saved after the disconnect); deleted again",
+		slog.String("key", key))
+	return loginRequired(key, "the token was deleted (a disconnect)", ErrNotFound)
+}
+
 // load reads key's token from the store; a missing one is ErrLoginRequired.
 func (s *Source) load(ctx context.Context, key string) (*client.Token, error) {
 	tok, err := s.store.Get(ctx, key)
 	if err == nil {
+		if s.replacer == nil && s.buried(tok.RefreshToken) {
+			return nil, s.unbury(ctx, key)
+		}
 		return tok, nil
 	}
 	if errors.Is(err, ErrNotFound) {

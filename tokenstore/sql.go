@@ -68,6 +68,9 @@ var (
 	_ Leaser   = (*SQL)(nil)
 	_ Replacer = (*SQL)(nil)
 	_ Lister   = (*SQL)(nil)
+
+	_ LeaseTakeover = (*SQL)(nil)
+	_ LeaseClearer  = (*SQL)(nil)
 )
 
 // NewSQL returns a SQL store on db. It does not touch the database; call
@@ -225,6 +228,19 @@ func (s *SQL) Put(ctx context.Context, key string, tok *client.Token) error {
 	return nil
 }
 
+// PutClearLease implements LeaseClearer: Put that also frees the key's
+// lease, in the same statement.
+func (s *SQL) PutClearLease(ctx context.Context, key string, tok *client.Token) error {
+	keyID, data, err := s.codec.encode(key, tok)
+	if err != nil {
+		return err
+	}
+	if _, err := s.exec(ctx, qPutClear, key, data, keyID, s.now().UnixMilli()); err != nil {
+		return fmt.Errorf("tokenstore: put %q: %w", key, err)
+	}
+	return nil
+}
+
 // Replace implements Replacer. It reads the row, checks that it holds old,
 // and overwrites it with tok (encrypted like Put) by an UPDATE conditioned
 // on the ciphertext it read, so a write in between makes it read again
@@ -308,8 +324,16 @@ func (s *SQL) Keys(ctx context.Context) ([]string, error) {
 // instances racing for it wins. For a key without a row it
 // inserts a row that holds only the lease (Get still reports ErrNotFound).
 func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duration) (bool, error) {
+	won, _, err := s.TryLeaseTakeover(ctx, key, holder, ttl)
+	return won, err
+}
+
+// TryLeaseTakeover implements LeaseTakeover. It first takes the lease only
+// if it is free or holder's own; when that fails, a second conditional
+// UPDATE takes a lapsed or bogus one, which is a takeover.
+func (s *SQL) TryLeaseTakeover(ctx context.Context, key, holder string, ttl time.Duration) (won, tookOver bool, err error) {
 	if holder == "" {
-		return false, errors.New("tokenstore: lease holder must not be empty")
+		return false, false, errEmptyHolder
 	}
 	now := s.now()
 	until := now.Add(ttl).UnixMilli()
@@ -317,24 +341,22 @@ func (s *SQL) TryLease(ctx context.Context, key, holder string, ttl time.Duratio
 		until = now.UnixMilli() + 1
 	}
 	latest := now.Add(maxLeaseAhead(ttl)).UnixMilli()
-	won, err := s.takeLease(ctx, key, holder, until, now.UnixMilli(), latest)
-	if err != nil || won {
-		return won, err
+	if won, err := s.affected(ctx, key, qLeaseTakeFree, holder, until, key, holder); err != nil || won {
+		return won, false, err
 	}
-	res, err := s.exec(ctx, qLeaseInsert, key, now.UnixMilli(), holder, until)
-	if err != nil {
-		return false, fmt.Errorf("tokenstore: lease %q: %w", key, err)
+	if won, err := s.affected(ctx, key, qLeaseInsert, key, now.UnixMilli(), holder, until); err != nil || won {
+		return won, false, err
 	}
-	if n, err := res.RowsAffected(); err == nil && n == 1 {
-		return true, nil
-	}
-	// The row exists (it did all along, or another instance just made it):
-	// the conditional update decides.
-	return s.takeLease(ctx, key, holder, until, now.UnixMilli(), latest)
+	// The row exists and someone else holds its lease: take it only if
+	// it lapsed (or ends too far ahead).
+	won, err = s.affected(ctx, key, qLeaseTake, holder, until, key, now.UnixMilli(), latest)
+	return won, won, err
 }
 
-func (s *SQL) takeLease(ctx context.Context, key, holder string, until, now, latest int64) (bool, error) {
-	res, err := s.exec(ctx, qLeaseTake, holder, until, key, holder, now, latest)
+// affected runs statement i and reports whether it changed (or, for MySQL
+// with clientFoundRows, matched) exactly one row.
+func (s *SQL) affected(ctx context.Context, key string, i int, args ...any) (bool, error) {
+	res, err := s.exec(ctx, i, args...)
 	if err != nil {
 		return false, fmt.Errorf("tokenstore: lease %q: %w", key, err)
 	}

@@ -93,6 +93,31 @@ type Leaser interface {
 	ReleaseLease(ctx context.Context, key, holder string) error
 }
 
+// LeaseTakeover is implemented by leasing stores that can tell a lease
+// that was free (never taken, or released) from one taken over from a
+// holder whose lease lapsed without being released. Such a holder may be
+// alive, with a rotated token that it could not save while the store was
+// down: Source, when it takes over a lapsed lease, gives that holder a
+// third of the lease time to save it before it refreshes itself (see
+// the package documentation, "Store outages").
+type LeaseTakeover interface {
+	Leaser
+	// TryLeaseTakeover is TryLease that also reports, when it won the
+	// lease, whether it took it from another holder (tookOver): the lease
+	// had lapsed, or ended too far ahead, without being released.
+	TryLeaseTakeover(ctx context.Context, key, holder string, ttl time.Duration) (won, tookOver bool, err error)
+}
+
+// LeaseClearer is implemented by leasing stores that can store a token and
+// end any lease on its key in one write. Source.Save (a login) uses it, so
+// that a lease left behind by an instance that crashed never holds up the
+// user's new login.
+type LeaseClearer interface {
+	// PutClearLease is Put that also frees the key's lease, whoever holds
+	// it.
+	PutClearLease(ctx context.Context, key string, tok *client.Token) error
+}
+
 // Replacer is implemented by stores that can overwrite a token only if it
 // is still the one the caller read (compare and swap). Source saves a
 // refreshed token with Replace when the store has it, so that whatever
@@ -187,7 +212,10 @@ func copyToken(tok *client.Token) *client.Token {
 	return &c
 }
 
-var errNilToken = errors.New("tokenstore: nil token")
+var (
+	errNilToken    = errors.New("tokenstore: nil token")
+	errEmptyHolder = errors.New("tokenstore: lease holder must not be empty")
+)
 
 // maxLeaseAhead is how far ahead of now a lease of ttl may end before
 // TryLease treats it as bogus: ttl, plus a quarter of it for the clocks of

@@ -2,6 +2,7 @@ package faultmatrix_test
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"net/http"
 	"path/filepath"
@@ -110,7 +111,7 @@ func storeError(t *testing.T, err error, what string) string {
 }
 
 // storeCases is the number of rows testStore adds.
-const storeCases = 6
+const storeCases = 7
 
 func testStore(t *testing.T, rep *report) {
 	t.Run("postgres stopped", func(t *testing.T) {
@@ -118,6 +119,10 @@ func testStore(t *testing.T, rep *report) {
 		for _, r := range postgresStopped(t) {
 			rep.add(r)
 		}
+	})
+	t.Run("postgres stopped longer than the lease", func(t *testing.T) {
+		t.Parallel()
+		rep.add(postgresOutageTwoInstances(t))
 	})
 	t.Run("bad rows", func(t *testing.T) {
 		t.Parallel()
@@ -197,9 +202,84 @@ func postgresStopped(t *testing.T) []row {
 	require.NoError(t, err)
 	assert.Equal(t, tok.RefreshToken, got.RefreshToken)
 	assert.NotEqual(t, midTok.RefreshToken, got.RefreshToken)
-	during.Token = "rotated token held in memory, saved by the next call"
+	during.Token = "rotated token held in memory, saved as soon as PostgreSQL answers (background retry or next call)"
 	during.Next = "succeeds, no second refresh"
 	return []row{cached, stale, during}
+}
+
+// postgresOutageTwoInstances stops PostgreSQL between TikTok's refresh
+// answer to instance A and A's save, for more than twice the refresh lease,
+// while instance B serves the same user during the outage and after it.
+func postgresOutageTwoInstances(t *testing.T) row {
+	const lease, outage = 2 * time.Second, 5 * time.Second
+	cl := testpg.StartCluster(t)
+	emu := tiktoktest.NewServer(tiktoktest.Config{})
+	t.Cleanup(emu.Close)
+	ctr := newCounter()
+	c := newClient(t, emu, ctr, 10*time.Second)
+	k := ring(t, newKey(t, "k1"))
+	var srcs [2]*tokenstore.Source
+	var stores [2]*tokenstore.SQL
+	for i := range srcs {
+		db, err := sql.Open("pgx", cl.DSN())
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		stores[i] = sqlStore(t, db, tokenstore.Postgres, k)
+		require.NoError(t, stores[i].Migrate(t.Context()))
+		srcs[i], err = tokenstore.NewSource(tokenstore.SourceConfig{
+			Store: stores[i], Client: c, Logger: quiet, Margin: refreshMargin, LeaseTTL: lease,
+		})
+		require.NoError(t, err)
+	}
+	okB := newGuard(t, srcs[1]).RequireTikTok(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+	}))
+	user := tiktoktest.DefaultUsers()[0].OpenID
+	old := expired(issue(t, emu, user, client.ScopeUserInfoBasic))
+	require.NoError(t, srcs[0].Save(t.Context(), user, old))
+	r := row{section: sectionStore, order: 3, Target: "SQL store on PostgreSQL, two instances",
+		Fault: "PostgreSQL stops between instance A's refresh answer and its save, for longer than the refresh lease"}
+
+	ctr.once(client.PathToken, func() { require.NoError(t, cl.Stop()) })
+	stopped := time.Now()
+	_, err := srcs[0].Token(t.Context(), user)
+	require.Error(t, err)
+	require.Equal(t, 1, ctr.take(client.PathToken))
+	var errB error
+	var guardedB []int
+	for time.Since(stopped) < outage {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		_, err := srcs[1].Token(ctx, user)
+		cancel()
+		require.Error(t, err, "the store is down")
+		if errB == nil {
+			errB = err
+		}
+		guardedB = append(guardedB, guarded(t, okB, user))
+		time.Sleep(200 * time.Millisecond)
+	}
+	r.Error = "instance B: " + storeError(t, errB, "the driver's error (database unreachable)")
+	for _, code := range guardedB {
+		require.Equal(t, http.StatusServiceUnavailable, code)
+	}
+	r.Guarded = "instance B: " + status(t, guardedB[0], http.StatusServiceUnavailable)
+
+	require.NoError(t, cl.Start())
+	require.Eventually(t, func() bool {
+		got, err := stores[1].Get(t.Context(), user)
+		return err == nil && got.RefreshToken != old.RefreshToken
+	}, lease, 20*time.Millisecond, "A saves its rotated token once PostgreSQL is back")
+	for _, src := range srcs {
+		_, err := src.Token(t.Context(), user)
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, guarded(t, okB, user))
+	}
+	require.Zero(t, ctr.take(client.PathToken), "no second refresh")
+	require.Zero(t, emu.RefreshTokenReuse(), "the old refresh token was never presented again")
+	r.Requests = "1"
+	r.Token = "A keeps the rotated token in memory and saves it within a tenth of the lease once PostgreSQL is back; B never refreshes with the old one"
+	r.Next = "succeeds on both instances, no second refresh, nobody logged out"
+	return r
 }
 
 // badRows damages stored rows: a sealed token altered, a token that is not
@@ -238,7 +318,7 @@ func badRows(t *testing.T) []row {
 		r.Token = "kept, row untouched"
 	}
 
-	altered := row{section: sectionStore, order: 3, Target: target,
+	altered := row{section: sectionStore, order: 4, Target: target,
 		Fault: "corrupt row: one byte of the sealed token altered"}
 	key, _ := e.login(t, 0, false)
 	raw := readRaw(key)
@@ -250,7 +330,7 @@ func badRows(t *testing.T) []row {
 	require.NoError(t, err)
 	altered.Next = "succeeds after a new login overwrote it"
 
-	notJSON := row{section: sectionStore, order: 4, Target: target,
+	notJSON := row{section: sectionStore, order: 5, Target: target,
 		Fault: "corrupt row: not a token (unencrypted store)"}
 	plain := e.withSource(t, sqlStore(t, db, tokenstore.SQLite, nil))
 	key, _ = plain.login(t, 1, false)
@@ -261,7 +341,7 @@ func badRows(t *testing.T) []row {
 	require.NoError(t, err)
 	notJSON.Next = "succeeds after a new login overwrote it"
 
-	lost := row{section: sectionStore, order: 5, Target: target,
+	lost := row{section: sectionStore, order: 6, Target: target,
 		Fault: "row sealed with a key no longer in the ring"}
 	key, tok := e.login(t, 2, false)
 	rotated := e.withSource(t, sqlStore(t, db, tokenstore.SQLite, ring(t, k2)))

@@ -11,10 +11,12 @@
 // refreshed exactly once per expiry, that no refresh token was presented
 // twice and that nobody was logged out. It then kills one instance with
 // SIGKILL while it holds refresh leases and checks that the others take
-// over once the leases expire, with the same guarantees. On Redis it then
-// kills redis-server in the middle of a round of refreshes and starts it
-// again on the same port and data directory, and checks the same again:
-// the append-only file keeps every token, session and lease.
+// over once the leases expire (and the third of the lease time they give a
+// holder that might still save a rotated token has passed), with the same
+// guarantees. On Redis it then kills redis-server in the middle of a round
+// of refreshes and starts it again on the same port and data directory, and
+// checks the same again: the append-only file keeps every token, session
+// and lease.
 //
 // It needs PostgreSQL (see internal/testpg) and redis-server (see
 // internal/testredis): without one the part that needs it is skipped, or

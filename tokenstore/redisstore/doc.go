@@ -22,11 +22,13 @@
 //
 // # Keys
 //
-// A store key (the user's open_id, or any non-empty UTF-8 string) has two
-// Redis keys under the prefix (Config.Prefix, default "tiktokkit:"):
+// A store key (the user's open_id, or any non-empty UTF-8 string) has up
+// to three Redis keys under the prefix (Config.Prefix, default
+// "tiktokkit:"):
 //
-//	tiktokkit:{<base64url of the key>}:token   a hash: token, key_id, fp
-//	tiktokkit:{<base64url of the key>}:lease   a string: the lease holder
+//	tiktokkit:{<base64url of the key>}:token        a hash: token, key_id, fp
+//	tiktokkit:{<base64url of the key>}:lease        a string: the lease holder
+//	tiktokkit:{<base64url of the key>}:lease-last   a string: the last holder, until released
 //
 // The braces are the Cluster hash tag: a user's token and lease live in
 // one slot, so that Delete removes both in one command. The key is
@@ -66,6 +68,15 @@
 // that deletes the lease only when the caller holds it. Redis times leases
 // by its own clock, so instances need not agree on the time. Put and
 // Replace never touch the lease key; Delete removes it with the token.
+//
+// The store is a tokenstore.LeaseTakeover, which a Source uses instead of
+// TryLease: a Lua script takes the lease and writes the holder's name to
+// the lease-last key too, which lives a day and which ReleaseLease deletes.
+// A lease found free while lease-last names another holder lapsed without
+// a release (its holder crashed, or could not reach Redis to save a
+// rotated token), and the Source gives that holder time to save before it
+// refreshes (see tokenstore's "Store outages"). PutClearLease (a login's
+// save) deletes both lease keys with the write.
 //
 // Replace is one Lua script: it overwrites the token only when the stored
 // one is old, compared by access and refresh token as the Replacer

@@ -11,10 +11,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The suffixes of a store key's two Redis keys.
+// The suffixes of a store key's Redis keys.
 const (
 	tokenSuffix = "}:token"
 	leaseSuffix = "}:lease"
+	lastSuffix  = "}:lease-last"
 )
 
 // enc writes a store key inside the hash tag. The base64url alphabet has
@@ -29,6 +30,10 @@ func (s *Store) tokenKey(key string) string { return s.redisKey(key, tokenSuffix
 
 // leaseKey is the Redis key of the string that holds key's lease.
 func (s *Store) leaseKey(key string) string { return s.redisKey(key, leaseSuffix) }
+
+// lastKey is the Redis key of the string that names the last holder of
+// key's lease while that lease is not released (see TryLeaseTakeover).
+func (s *Store) lastKey(key string) string { return s.redisKey(key, lastSuffix) }
 
 func (s *Store) redisKey(key, suffix string) string {
 	var b strings.Builder

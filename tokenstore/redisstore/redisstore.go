@@ -74,6 +74,9 @@ var (
 	_ tokenstore.Leaser   = (*Store)(nil)
 	_ tokenstore.Replacer = (*Store)(nil)
 	_ tokenstore.Lister   = (*Store)(nil)
+
+	_ tokenstore.LeaseTakeover = (*Store)(nil)
+	_ tokenstore.LeaseClearer  = (*Store)(nil)
 )
 
 // New returns a Store on rdb: a *redis.Client, a Sentinel-backed failover
@@ -155,6 +158,20 @@ func (s *Store) Put(ctx context.Context, key string, tok *client.Token) error {
 	return nil
 }
 
+// PutClearLease implements tokenstore.LeaseClearer: Put, and the key's
+// lease deleted, in one script.
+func (s *Store) PutClearLease(ctx context.Context, key string, tok *client.Token) error {
+	args, err := s.writeArgs(key, tok)
+	if err != nil {
+		return err
+	}
+	keys := []string{s.tokenKey(key), s.leaseKey(key), s.lastKey(key)}
+	if err := putClearScript.Run(ctx, s.rdb, keys, args...).Err(); err != nil {
+		return fail("put", key, err)
+	}
+	return nil
+}
+
 // Replace implements tokenstore.Replacer in one Lua script: it writes tok
 // (as Put does) only when the fingerprint stored with the token under key
 // is old's. It keeps any lease on the key. Since the comparison is of
@@ -179,7 +196,7 @@ func (s *Store) Replace(ctx context.Context, key string, old, tok *client.Token)
 
 // Delete removes the token under key, and any lease on it.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.tokenKey(key), s.leaseKey(key)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.tokenKey(key), s.leaseKey(key), s.lastKey(key)).Err(); err != nil {
 		return fail("delete", key, err)
 	}
 	return nil

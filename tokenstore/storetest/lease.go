@@ -183,3 +183,92 @@ func (s suite) leaseTooFarAhead(t *testing.T, st tokenstore.Store, l tokenstore.
 	require.NoError(t, err)
 	require.False(t, ok, "once taken over, the new holder's lease stands")
 }
+
+// leaseTakeover: TryLeaseTakeover wins like TryLease, and says it took the
+// lease over only when it took it from another holder whose lease had
+// lapsed without a release.
+func (s suite) leaseTakeover(t *testing.T, st tokenstore.Store, l tokenstore.LeaseTakeover, ctx context.Context) {
+	ttl := s.cfg.leaseTTL
+	try := func(key, holder string, ttl time.Duration) (bool, bool) {
+		t.Helper()
+		won, tookOver, err := l.TryLeaseTakeover(ctx, key, holder, ttl)
+		require.NoError(t, err)
+		return won, tookOver
+	}
+	require.NoError(t, st.Put(ctx, "k", FullToken(1)))
+	won, tookOver := try("k", "a", time.Hour)
+	assert.True(t, won, "a free lease is taken")
+	assert.False(t, tookOver, "a free lease is no takeover")
+	won, tookOver = try("k", "a", time.Hour)
+	assert.True(t, won, "the holder renews its own lease")
+	assert.False(t, tookOver, "renewing is no takeover")
+	won, tookOver = try("k", "b", time.Hour)
+	assert.False(t, won, "a lease held by a must not go to b")
+	assert.False(t, tookOver)
+	require.NoError(t, l.ReleaseLease(ctx, "k", "a"))
+	won, tookOver = try("k", "b", ttl)
+	assert.True(t, won, "a released lease is taken")
+	assert.False(t, tookOver, "a released lease is no takeover")
+	won, tookOver = try("without-token", "a", time.Hour)
+	assert.True(t, won, "a key without a row or token can be leased")
+	assert.False(t, tookOver)
+
+	// b stops renewing, as a crashed instance or one cut off from the
+	// store would.
+	timer := time.NewTimer(ttl + ttl/4 + 10*time.Millisecond)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	won, tookOver = try("k", "c", time.Hour)
+	assert.True(t, won, "a lapsed lease goes to the next holder")
+	assert.True(t, tookOver, "taking a lapsed, unreleased lease is a takeover")
+	won, tookOver = try("k", "b", time.Hour)
+	assert.False(t, won, "the lapsed holder does not get it back while c holds it")
+	assert.False(t, tookOver)
+
+	// A lease ending too far ahead is taken over too.
+	won, _ = try("skewed", "x", 10*time.Hour)
+	require.True(t, won)
+	won, tookOver = try("skewed", "y", time.Hour)
+	assert.True(t, won, "a lease ending 10h ahead cannot be one of 1h")
+	assert.True(t, tookOver, "it was taken from another holder")
+
+	_, _, err := l.TryLeaseTakeover(ctx, "k", "", time.Hour)
+	assert.Error(t, err, "an empty holder is refused")
+}
+
+// putClearLease: PutClearLease stores the token and frees the lease,
+// whoever holds it; Put keeps it.
+func (s suite) putClearLease(t *testing.T, st tokenstore.Store, c tokenstore.LeaseClearer, ctx context.Context) {
+	l, ok := st.(tokenstore.Leaser)
+	require.True(t, ok, "a LeaseClearer must be a Leaser")
+	for _, key := range []string{"with-token", "lease-only"} {
+		if key == "with-token" {
+			require.NoError(t, st.Put(ctx, key, FullToken(1)))
+		}
+		won, err := l.TryLease(ctx, key, "crashed", time.Hour)
+		require.NoError(t, err)
+		require.True(t, won)
+		require.NoError(t, c.PutClearLease(ctx, key, FullToken(2)))
+		got, err := st.Get(ctx, key)
+		require.NoError(t, err)
+		if d := Equal(FullToken(2), got); d != "" {
+			t.Errorf("%s: PutClearLease stored another token (-want +got):\n%s", key, d)
+		}
+		won, err = l.TryLease(ctx, key, "next", time.Hour)
+		require.NoError(t, err)
+		assert.True(t, won, "%s: PutClearLease freed the lease", key)
+		require.NoError(t, st.Put(ctx, key, FullToken(3)))
+		won, err = l.TryLease(ctx, key, "third", time.Hour)
+		require.NoError(t, err)
+		assert.False(t, won, "%s: Put keeps the lease", key)
+	}
+	require.NoError(t, c.PutClearLease(ctx, "never-leased", FullToken(4)))
+	got, err := st.Get(ctx, "never-leased")
+	require.NoError(t, err)
+	assert.Empty(t, Equal(FullToken(4), got))
+	assert.Error(t, c.PutClearLease(ctx, "never-leased", nil), "a nil token is refused")
+}

@@ -17,7 +17,11 @@
 // exactly one of many racing holders, independent of the token, and that it
 // expires (this waits a few hundred milliseconds of real time). When the
 // store is a tokenstore.Lister it checks Keys, and when it is a
-// tokenstore.Replacer it checks that Replace is a compare and swap.
+// tokenstore.Replacer it checks that Replace is a compare and swap. A
+// tokenstore.LeaseTakeover must report a takeover exactly when it took a
+// lapsed or bogus lease from another holder (not a free, released or own
+// one), and a tokenstore.LeaseClearer must store the token and free the
+// lease whoever held it, while a plain Put keeps it.
 package storetest
 
 import (
@@ -124,6 +128,8 @@ func Run(t *testing.T, newStore func(t *testing.T) tokenstore.Store, opts ...Opt
 			})
 		}
 	})
+	t.Run("LeaseTakeover", func(t *testing.T) { runWith(t, newStore, cfg, "tokenstore.LeaseTakeover", s.leaseTakeover) })
+	t.Run("PutClearLease", func(t *testing.T) { runWith(t, newStore, cfg, "tokenstore.LeaseClearer", s.putClearLease) })
 	t.Run("Replace", func(t *testing.T) { runWith(t, newStore, cfg, "tokenstore.Replacer", s.replace) })
 	t.Run("Keys", func(t *testing.T) { runWith(t, newStore, cfg, "tokenstore.Lister", s.keys) })
 }
