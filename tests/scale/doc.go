@@ -1,0 +1,34 @@
+// Package scale measures how the kit's per-request costs grow with the
+// number of stored users, for every token store: the Memory store, the SQL
+// store on SQLite and on PostgreSQL, and the Redis store.
+//
+// Its test bulk-loads N users into each store (real rows, written in the
+// store's own format), then measures, in rounds that rotate over the sizes
+// so that a slow moment of the machine does not land on one size only:
+//
+//   - the token source's Token (a store Get behind the token cache) for
+//     users whose tokens are cached (warm) and with the cache off (every
+//     call reads the store), p50 and p99;
+//   - a guarded request (middleware.Guard.RequireTikTok over that source,
+//     served in process), p50 and p99, warm and cache off;
+//
+// and it fails when the p50 of a guarded request at the largest size is
+// more than 1.5 times the p50 at the smallest, for any store. It also
+// measures the resident bytes per user of the Memory store and of the
+// token cache, and that a bounded cache stays within its bound.
+//
+// By default it runs at 1,000 and 10,000 users, which takes well under a
+// minute. Larger sizes are a flag away; the figures in docs/scale.md were
+// made with
+//
+//	go test -count=1 -timeout 60m ./tests/scale -users 1000,10000,100000,1000000 -json-out docs/scale.json
+//
+// (TIKTOKKIT_SCALE_USERS=1000,100000 does the same as -users), and the
+// charts drawn from that file by
+//
+//	go run ./tests/scale/plot -in docs/scale.json -out docs
+//
+// PostgreSQL and Redis are found or started as for the other server tests
+// (internal/testpg, internal/testredis): without them the test skips those
+// stores locally and fails in CI.
+package scale
