@@ -287,7 +287,7 @@ func TestScale(t *testing.T) {
 			rep.Latency = append(rep.Latency, res...)
 			first, last := res[0], res[len(res)-1]
 			for _, c := range []struct {
-				what        string
+				what         string
 				small, large float64
 			}{
 				{"guarded request, token cached", first.GuardWarmP50, last.GuardWarmP50},
@@ -382,4 +382,3 @@ func measureMemory(t *testing.T, n int) Memory {
 	runtime.KeepAlive(keys)
 	return out
 }
-
