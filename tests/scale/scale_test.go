@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"io"
@@ -81,10 +82,14 @@ func wantStore(name string) bool {
 	return false
 }
 
-// headerIdentity takes the store key from a request header, so that a
-// million users need no million sessions: the guard's work per request is
-// the same as with SessionIdentity, less the session lookup, which does
-// not depend on the token store.
+// userHeader names the user of a measured request.
+const userHeader = "X-Scale-User"
+
+// headerIdentity takes the store key that the test server put in the
+// context from the userHeader header, so that a million users need no
+// million sessions: the guard's work per request is the same as with
+// SessionIdentity, less the session lookup, which does not depend on the
+// token store.
 type headerIdentity struct{}
 
 type requestKey struct{}
@@ -99,8 +104,7 @@ func (headerIdentity) Clear(context.Context)          {}
 // target is one store at one size, ready to measure.
 type target struct {
 	store, cold *tokenstore.Source // default cache; cache off
-	guardWarm   http.Handler
-	guardCold   http.Handler
+	srv         *httptest.Server   // GET /warm and /cold: guarded over store and cold
 	users       int
 	load        time.Duration
 	lat         map[string][]time.Duration
@@ -139,31 +143,17 @@ func newTarget(t testing.TB, st tokenstore.Store, users int, load time.Duration)
 		return src, h
 	}
 	tg := &target{users: users, load: load, lat: map[string][]time.Duration{}}
-	tg.store, tg.guardWarm = mk(0)
-	tg.cold, tg.guardCold = mk(-1)
+	var warm, cold http.Handler
+	tg.store, warm = mk(0)
+	tg.cold, cold = mk(-1)
+	mux := http.NewServeMux()
+	mux.Handle("GET /warm", warm)
+	mux.Handle("GET /cold", cold)
+	tg.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, r.Header.Get(userHeader))))
+	}))
+	t.Cleanup(tg.srv.Close)
 	return tg
-}
-
-// discard is a ResponseWriter that keeps only the status and the body's
-// length, so that the measurement is the guard's and not a recorder's.
-type discard struct {
-	h      http.Header
-	status int
-	n      int
-}
-
-func (d *discard) Header() http.Header { return d.h }
-func (d *discard) WriteHeader(s int) {
-	if d.status == 0 {
-		d.status = s
-	}
-}
-func (d *discard) Write(b []byte) (int, error) {
-	if d.status == 0 {
-		d.status = http.StatusOK
-	}
-	d.n += len(b)
-	return len(b), nil
 }
 
 // measureRound runs samples calls of each metric on every target and
@@ -171,7 +161,7 @@ func (d *discard) Write(b []byte) (int, error) {
 // slow moment of the machine falls on every size alike. Warm calls cycle
 // over the first activeUsers users (read once before, so cached); cold
 // calls pick users at random among all of the target's.
-func measureRound(t testing.TB, targets []*target, rng *rand.Rand, samples int) {
+func measureRound(t testing.TB, hc *http.Client, targets []*target, rng *rand.Rand, samples int) {
 	ctx := context.Background()
 	warmKeys := make([][]string, len(targets))
 	coldKeys := make([][]string, len(targets))
@@ -195,18 +185,22 @@ func measureRound(t testing.TB, targets []*target, rng *rand.Rand, samples int) 
 		require.Equal(t, k, tok.OpenID)
 		return el
 	}
-	req := httptest.NewRequest(http.MethodGet, "/api/me", nil)
-	req.Header.Set("Accept", "application/json")
-	w := &discard{h: http.Header{}}
-	guard := func(h http.Handler, k string) time.Duration {
-		r := req.WithContext(context.WithValue(ctx, requestKey{}, k))
-		clear(w.h)
-		w.status, w.n = 0, 0
+	buf := new(bytes.Buffer)
+	guard := func(tg *target, path, k string) time.Duration {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, tg.srv.URL+path, nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set(userHeader, k)
 		t0 := time.Now()
-		h.ServeHTTP(w, r)
+		resp, err := hc.Do(req)
+		require.NoError(t, err)
+		buf.Reset()
+		_, err = buf.ReadFrom(resp.Body)
+		resp.Body.Close()
 		el := time.Since(t0)
-		require.Equal(t, http.StatusOK, w.status, "guarded request for %s", k)
-		require.Equal(t, len(`{"open_id":""}`)+len(k), w.n)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "guarded request for %s", k)
+		require.Equal(t, `{"open_id":"`+k+`"}`, buf.String())
 		return el
 	}
 	metrics := []struct {
@@ -216,8 +210,8 @@ func measureRound(t testing.TB, targets []*target, rng *rand.Rand, samples int) 
 	}{
 		{"get_warm", warmKeys, func(tg *target, k string) time.Duration { return get(tg.store, k) }},
 		{"get_cold", coldKeys, func(tg *target, k string) time.Duration { return get(tg.cold, k) }},
-		{"guard_warm", warmKeys, func(tg *target, k string) time.Duration { return guard(tg.guardWarm, k) }},
-		{"guard_cold", coldKeys, func(tg *target, k string) time.Duration { return guard(tg.guardCold, k) }},
+		{"guard_warm", warmKeys, func(tg *target, k string) time.Duration { return guard(tg, "/warm", k) }},
+		{"guard_cold", coldKeys, func(tg *target, k string) time.Duration { return guard(tg, "/cold", k) }},
 	}
 	for _, m := range metrics {
 		for i := range samples {
@@ -274,8 +268,11 @@ func TestScale(t *testing.T) {
 				targets[i] = newTarget(t, l.store, n, l.load)
 			}
 			rng := rand.New(rand.NewPCG(17, uint64(len(d.name))))
+			tr := &http.Transport{MaxIdleConnsPerHost: 2}
+			defer tr.CloseIdleConnections()
+			hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 			for range *roundsFlag {
-				measureRound(t, targets, rng, *samplesFlag)
+				measureRound(t, hc, targets, rng, *samplesFlag)
 			}
 			var res []Latency
 			for _, tg := range targets {
