@@ -14,8 +14,10 @@ import (
 	"flag"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -83,7 +85,25 @@ func newPlot(title, ylabel string) *plot.Plot {
 	return p
 }
 
+// ticks125 marks 1, 2 and 5 times each power of ten on a log axis.
+type ticks125 struct{}
+
+func (ticks125) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for e := math.Floor(math.Log10(lo)); math.Pow(10, e) <= hi; e++ {
+		for _, m := range []float64{1, 2, 5} {
+			v := m * math.Pow(10, e)
+			if v < lo || v > hi {
+				continue
+			}
+			out = append(out, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'g', -1, 64)})
+		}
+	}
+	return out
+}
+
 // line adds one series; dashed ones are the second variant of a store.
+// Only named series get a legend entry.
 func line(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashed bool) error {
 	l, pts, err := plotter.NewLinePoints(xys)
 	if err != nil {
@@ -97,16 +117,33 @@ func line(p *plot.Plot, name string, xys plotter.XYs, c color.Color, dashed bool
 		pts.Shape = draw.BoxGlyph{}
 	}
 	p.Add(l, pts)
-	p.Legend.Add(name, l, pts)
+	if name != "" {
+		p.Legend.Add(name, l, pts)
+	}
 	return nil
 }
 
 // latencyChart draws, per store, two of a Latency's fields against the
 // number of users on a log-log chart.
-func latencyChart(r *scale.Report, title string, solid, dashed func(scale.Latency) float64, solidName, dashedName string) (*plot.Plot, error) {
-	p := newPlot(title, "µs (log scale)")
-	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+// The legend names the stores; the title says which variant is solid and
+// which dashed. With logY the Y axis is logarithmic, else linear from 0;
+// either way it leaves room above the lines for the legend.
+func latencyChart(r *scale.Report, title string, solid, dashed func(scale.Latency) float64, logY bool) (*plot.Plot, error) {
+	p := newPlot(title, "µs")
+	hi := 0.0
+	lo := math.Inf(1)
+	for _, l := range r.Latency {
+		hi = max(hi, solid(l), dashed(l))
+		lo = min(lo, solid(l), dashed(l))
+	}
+	if logY {
+		p.Y.Label.Text = "µs (log scale)"
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = ticks125{}
+		p.Y.Min, p.Y.Max = lo/2, hi*30
+	} else {
+		p.Y.Min, p.Y.Max = 0, hi*1.8
+	}
 	drawn := 0
 	for _, st := range storeOrder {
 		var a, b plotter.XYs
@@ -119,10 +156,10 @@ func latencyChart(r *scale.Report, title string, solid, dashed func(scale.Latenc
 		if len(a) == 0 {
 			continue
 		}
-		if err := line(p, st+", "+solidName, a, storeColor[st], false); err != nil {
+		if err := line(p, st, a, storeColor[st], false); err != nil {
 			return nil, err
 		}
-		if err := line(p, st+", "+dashedName, b, storeColor[st], true); err != nil {
+		if err := line(p, "", b, storeColor[st], true); err != nil {
 			return nil, err
 		}
 		drawn++
@@ -134,17 +171,17 @@ func latencyChart(r *scale.Report, title string, solid, dashed func(scale.Latenc
 }
 
 func guardChart(r *scale.Report) (*plot.Plot, error) {
-	return latencyChart(r, "Guarded request p50 against stored users",
+	return latencyChart(r, "Guarded request p50 (solid: cache off; dashed: token cached)",
 		func(l scale.Latency) float64 { return l.GuardColdP50 },
 		func(l scale.Latency) float64 { return l.GuardWarmP50 },
-		"cache off", "token cached")
+		false)
 }
 
 func getChart(r *scale.Report) (*plot.Plot, error) {
-	return latencyChart(r, "Token store Get (cache off) against stored users",
+	return latencyChart(r, "Token store Get, cache off (solid: p50; dashed: p99)",
 		func(l scale.Latency) float64 { return l.GetColdP50 },
 		func(l scale.Latency) float64 { return l.GetColdP99 },
-		"p50", "p99")
+		true)
 }
 
 func memoryChart(r *scale.Report) (*plot.Plot, error) {
@@ -152,7 +189,7 @@ func memoryChart(r *scale.Report) (*plot.Plot, error) {
 		return nil, errors.New("no memory measured")
 	}
 	p := newPlot("Resident bytes per user", "bytes per user")
-	p.Y.Min = 0
+	p.Legend.Top = false
 	var store, cache plotter.XYs
 	for _, m := range r.Memory {
 		store = append(store, plotter.XY{X: float64(m.Users), Y: m.MemoryStoreBytesPerUser})
@@ -164,5 +201,10 @@ func memoryChart(r *scale.Report) (*plot.Plot, error) {
 	if err := line(p, "token cache (one entry per user)", cache, storeColor[scale.StorePostgres], true); err != nil {
 		return nil, err
 	}
+	hi := 0.0
+	for _, m := range r.Memory {
+		hi = max(hi, m.MemoryStoreBytesPerUser, m.CacheBytesPerUser)
+	}
+	p.Y.Min, p.Y.Max = 0, hi*1.2
 	return p, nil
 }
