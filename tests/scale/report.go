@@ -28,6 +28,8 @@ type Report struct {
 	Latency []Latency `json:"latency"`
 	// Memory has one entry per size.
 	Memory []Memory `json:"memory"`
+	// Waves has one entry per store of the refresh wave test.
+	Waves []Wave `json:"waves,omitempty"`
 }
 
 // Latency is what one store did at one size. Durations are in
@@ -94,4 +96,36 @@ func WriteReport(path string, r *Report) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// Wave is one refresh wave: a tenth of the users' access tokens expire at
+// once while several instances serve requests for them, each request
+// calling user info under a quota.
+type Wave struct {
+	Store     string `json:"store"`
+	Users     int    `json:"users"`
+	WaveUsers int    `json:"wave_users"`
+	Instances int    `json:"instances"`
+	// UserInfoCalls is the number of user info calls the wave needs.
+	UserInfoCalls int `json:"user_info_calls"`
+	// The user info quota: QuotaLimit calls in any window of
+	// QuotaWindowSeconds.
+	QuotaLimit         int     `json:"quota_limit"`
+	QuotaWindowSeconds float64 `json:"quota_window_seconds"`
+	// AllowedSeconds is the shortest time the quota allows for
+	// UserInfoCalls (a full window for every quota's worth after the
+	// first), Seconds the time the wave took.
+	AllowedSeconds float64 `json:"allowed_seconds"`
+	Seconds        float64 `json:"seconds"`
+	// Refreshes is the number of refresh grants TikTok saw; LoggedOut,
+	// Reused and RateLimited count users logged out, refresh tokens
+	// presented twice and 429 answers.
+	Refreshes   int `json:"refreshes"`
+	LoggedOut   int `json:"logged_out"`
+	Reused      int `json:"refresh_tokens_reused"`
+	RateLimited int `json:"rate_limited"`
+	// RefreshTimes and CallTimes are when each refresh and each
+	// answered user info call happened, in seconds since the wave began.
+	RefreshTimes []float64 `json:"refresh_times"`
+	CallTimes    []float64 `json:"call_times"`
 }
