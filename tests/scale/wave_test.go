@@ -296,7 +296,7 @@ func runWave(t *testing.T, name string, n int, newStore func() tokenstore.Store)
 		UserInfoCalls: callsNeeded, QuotaLimit: waveQuota.Limit, QuotaWindowSeconds: waveQuota.Window.Seconds(),
 		AllowedSeconds: windows * waveQuota.Window.Seconds(), Seconds: elapsed.Seconds(),
 		Refreshes: emu.Grants("refresh_token"), LoggedOut: loggedOut, Reused: emu.RefreshTokenReuse(),
-		RateLimited: emu.RateLimited(tiktoktest.EndpointUserInfo),
+		RateLimited:  emu.RateLimited(tiktoktest.EndpointUserInfo),
 		RefreshTimes: refreshes, CallTimes: calls,
 	}
 }
