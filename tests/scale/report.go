@@ -83,7 +83,7 @@ func ReadReport(path string) (*Report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("scale: %s: %w", path, err)
 	}
-	if len(r.Sizes) == 0 || len(r.Latency) == 0 {
+	if len(r.Latency) == 0 && len(r.Waves) == 0 {
 		return nil, fmt.Errorf("scale: %s: no measurements", path)
 	}
 	return &r, nil

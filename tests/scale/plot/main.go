@@ -3,7 +3,9 @@
 //
 //	go run ./tests/scale/plot -in docs/scale.json -out docs
 //
-// It writes scale-guard.png (p50 of a guarded request against the number
+// It writes, for what the file holds: scale-wave.png (refreshes and user
+// info calls per second during the refresh wave, against the quota),
+// scale-guard.png (p50 of a guarded request against the number
 // of stored users, per store, token cached and cache off), scale-get.png
 // (the same for the token source's Get, p50 and p99) and scale-memory.png
 // (bytes per user of the Memory store and of the token cache).
@@ -42,13 +44,19 @@ func run(in, out string) error {
 	if err != nil {
 		return err
 	}
-	charts := []struct {
+	type chart struct {
 		file string
 		draw func(*scale.Report) (*plot.Plot, error)
-	}{
-		{"scale-guard.png", guardChart},
-		{"scale-get.png", getChart},
-		{"scale-memory.png", memoryChart},
+	}
+	var charts []chart
+	if len(r.Latency) > 0 {
+		charts = append(charts, chart{"scale-guard.png", guardChart}, chart{"scale-get.png", getChart})
+	}
+	if len(r.Memory) > 0 {
+		charts = append(charts, chart{"scale-memory.png", memoryChart})
+	}
+	if len(r.Waves) > 0 {
+		charts = append(charts, chart{"scale-wave.png", waveChart})
 	}
 	for _, c := range charts {
 		p, err := c.draw(r)
@@ -206,5 +214,64 @@ func memoryChart(r *scale.Report) (*plot.Plot, error) {
 		hi = max(hi, m.MemoryStoreBytesPerUser, m.CacheBytesPerUser)
 	}
 	p.Y.Min, p.Y.Max = 0, hi*1.2
+	return p, nil
+}
+
+// rate counts times into bins of width seconds and returns the rate per
+// second of each bin, at the bin's middle.
+func rate(times []float64, width, until float64) plotter.XYs {
+	bins := make([]float64, int(math.Ceil(until/width)))
+	for _, t := range times {
+		if i := int(t / width); i < len(bins) {
+			bins[i]++
+		}
+	}
+	xys := make(plotter.XYs, len(bins))
+	for i, c := range bins {
+		xys[i] = plotter.XY{X: (float64(i) + 0.5) * width, Y: c / width}
+	}
+	return xys
+}
+
+// waveChart draws, per store, the refreshes and user info calls per second
+// of the refresh wave in bins of one quota window, and the quota's rate.
+func waveChart(r *scale.Report) (*plot.Plot, error) {
+	p := plot.New()
+	w0 := r.Waves[0]
+	p.Title.Text = fmt.Sprintf("Refresh wave: %d of %d users expire at once, %d instances", w0.WaveUsers, w0.Users, w0.Instances)
+	p.X.Label.Text = "seconds since the tokens expired"
+	p.Y.Label.Text = "per second (in bins of one quota window)"
+	p.Legend.Top = true
+	p.Add(plotter.NewGrid())
+	until, hi := 0.0, 0.0
+	for _, w := range r.Waves {
+		until = max(until, math.Ceil(w.Seconds/w.QuotaWindowSeconds)*w.QuotaWindowSeconds)
+	}
+	for _, w := range r.Waves {
+		width := w.QuotaWindowSeconds
+		refr := rate(w.RefreshTimes, width, until)
+		calls := rate(w.CallTimes, width, until)
+		for _, xy := range append(refr, calls...) {
+			hi = max(hi, xy.Y)
+		}
+		if err := line(p, w.Store+": refreshes/s", refr, storeColor[w.Store], true); err != nil {
+			return nil, err
+		}
+		if err := line(p, w.Store+": user info calls/s", calls, storeColor[w.Store], false); err != nil {
+			return nil, err
+		}
+	}
+	q := float64(w0.QuotaLimit) / w0.QuotaWindowSeconds
+	ql, err := plotter.NewLine(plotter.XYs{{X: 0, Y: q}, {X: until, Y: q}})
+	if err != nil {
+		return nil, err
+	}
+	ql.Color = color.Black
+	ql.Width = vg.Points(1)
+	ql.Dashes = []vg.Length{vg.Points(2), vg.Points(2)}
+	p.Add(ql)
+	p.Legend.Add(fmt.Sprintf("user info quota: %d per %gs", w0.QuotaLimit, w0.QuotaWindowSeconds), ql)
+	p.X.Min, p.X.Max = 0, until
+	p.Y.Min, p.Y.Max = 0, max(hi, q)*1.9
 	return p, nil
 }
