@@ -27,11 +27,21 @@ import (
 	"github.com/tiktokkit/tiktokkit/tokenstore/redisstore"
 )
 
-var waveUsersFlag = flag.Int("wave-users", 500, "stored users in the refresh wave test (a tenth of them expire at once)")
+var (
+	waveUsersFlag = flag.Int("wave-users", 500, "stored users in the refresh wave test (a tenth of them expire at once)")
+	waveQuotaFlag = flag.String("wave-quota", "25/2s", "the user info quota of the refresh wave test, LIMIT/WINDOW")
+)
 
-// The refresh wave's quota on user info: a short window, so that the wave
-// takes seconds, and small enough that the wave needs several windows.
-var waveQuota = client.Quota{Limit: 25, Window: 2 * time.Second}
+// waveQuota is the refresh wave's quota on user info. The default has a
+// short window, so that the wave takes seconds, and is small enough that
+// the wave needs several windows.
+func waveQuota(t *testing.T) client.Quota {
+	q, err := client.ParseQuota(*waveQuotaFlag)
+	if err != nil || q.Limit <= 0 || q.PerToken {
+		t.Fatalf("-wave-quota %q: want LIMIT/WINDOW per app (%v)", *waveQuotaFlag, err)
+	}
+	return q
+}
 
 const (
 	waveInstances = 3
@@ -63,6 +73,7 @@ func TestRefreshWave(t *testing.T) {
 	if n < 100 {
 		t.Fatalf("-wave-users %d: at least 100", n)
 	}
+	quota := waveQuota(t)
 	stores := []struct {
 		name string
 		open func(t *testing.T) func() tokenstore.Store // one store per instance on the same data
@@ -120,10 +131,10 @@ func TestRefreshWave(t *testing.T) {
 			continue
 		}
 		t.Run(s.name, func(t *testing.T) {
-			w := runWave(t, s.name, n, s.open(t))
+			w := runWave(t, s.name, n, quota, s.open(t))
 			report.Waves = append(report.Waves, w)
 			t.Logf("%s: %d of %d users expired; %d refreshes; wave took %.2fs, the quota (%s) allows %.2fs; logged out %d, refresh tokens reused %d, 429s %d",
-				s.name, w.WaveUsers, w.Users, w.Refreshes, w.Seconds, waveQuota, w.AllowedSeconds, w.LoggedOut, w.Reused, w.RateLimited)
+				s.name, w.WaveUsers, w.Users, w.Refreshes, w.Seconds, quota, w.AllowedSeconds, w.LoggedOut, w.Reused, w.RateLimited)
 			require.Zero(t, w.LoggedOut, "users logged out")
 			require.Zero(t, w.Reused, "refresh tokens presented twice")
 			require.Zero(t, w.RateLimited, "429s from TikTok")
@@ -133,14 +144,14 @@ func TestRefreshWave(t *testing.T) {
 	}
 }
 
-func runWave(t *testing.T, name string, n int, newStore func() tokenstore.Store) Wave {
+func runWave(t *testing.T, name string, n int, quota client.Quota, newStore func() tokenstore.Store) Wave {
 	ctx := context.Background()
 	users := make([]tiktoktest.User, n)
 	for i := range users {
 		users[i] = tiktoktest.User{OpenID: userKey(i), DisplayName: "Scale " + userKey(i), Username: fmt.Sprintf("scale%07d", i)}
 	}
 	emu := tiktoktest.NewServer(tiktoktest.Config{Users: users, AutoApprove: true,
-		Quotas: map[tiktoktest.Endpoint]tiktoktest.Quota{tiktoktest.EndpointUserInfo: {Limit: waveQuota.Limit, Window: waveQuota.Window}}})
+		Quotas: map[tiktoktest.Endpoint]tiktoktest.Quota{tiktoktest.EndpointUserInfo: {Limit: quota.Limit, Window: quota.Window}}})
 	t.Cleanup(emu.Close)
 
 	limiterRedis := testredis.Client(t)
@@ -167,7 +178,7 @@ func runWave(t *testing.T, name string, n int, newStore func() tokenstore.Store)
 			ClientKey: emu.ClientKey(), ClientSecret: emu.ClientSecret(),
 			RedirectURL: "http://127.0.0.1:1/auth/tiktok/callback",
 			AuthURL:     emu.AuthURL(), APIURL: emu.APIURL(),
-			Quotas:  map[string]client.Quota{client.EndpointUserInfo: waveQuota},
+			Quotas:  map[string]client.Quota{client.EndpointUserInfo: quota},
 			Limiter: lim, Logger: quiet,
 		})
 		require.NoError(t, err)
@@ -288,13 +299,13 @@ func runWave(t *testing.T, name string, n int, newStore func() tokenstore.Store)
 	require.Empty(t, failures, "failed requests")
 
 	callsNeeded := len(wave) * waveRequestsPerUser
-	windows := math.Ceil(float64(callsNeeded)/float64(waveQuota.Limit)) - 1
+	windows := math.Ceil(float64(callsNeeded)/float64(quota.Limit)) - 1
 	mu.Lock()
 	defer mu.Unlock()
 	return Wave{
 		Store: name, Users: n, WaveUsers: len(wave), Instances: waveInstances,
-		UserInfoCalls: callsNeeded, QuotaLimit: waveQuota.Limit, QuotaWindowSeconds: waveQuota.Window.Seconds(),
-		AllowedSeconds: windows * waveQuota.Window.Seconds(), Seconds: elapsed.Seconds(),
+		UserInfoCalls: callsNeeded, QuotaLimit: quota.Limit, QuotaWindowSeconds: quota.Window.Seconds(),
+		AllowedSeconds: windows * quota.Window.Seconds(), Seconds: elapsed.Seconds(),
 		Refreshes: emu.Grants("refresh_token"), LoggedOut: loggedOut, Reused: emu.RefreshTokenReuse(),
 		RateLimited:  emu.RateLimited(tiktoktest.EndpointUserInfo),
 		RefreshTimes: refreshes, CallTimes: calls,

@@ -1,7 +1,7 @@
 // Command plot draws the charts of docs/scale.md from the JSON that the
 // scale test writes (go test ./tests/scale -json-out FILE):
 //
-//	go run ./tests/scale/plot -in docs/scale.json -out docs
+//	go run ./tests/scale/plot -in docs/scale.json,docs/scale-wave.json -out docs
 //
 // It writes, for what the file holds: scale-wave.png (refreshes and user
 // info calls per second during the refresh wave, against the quota),
@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -30,7 +31,7 @@ import (
 )
 
 func main() {
-	in := flag.String("in", "docs/scale.json", "the scale test's JSON output")
+	in := flag.String("in", "docs/scale.json", "the scale test's JSON output; a comma-separated list is merged")
 	out := flag.String("out", "docs", "directory to write the PNG charts to")
 	flag.Parse()
 	if err := run(*in, *out); err != nil {
@@ -40,9 +41,15 @@ func main() {
 }
 
 func run(in, out string) error {
-	r, err := scale.ReadReport(in)
-	if err != nil {
-		return err
+	r := &scale.Report{}
+	for _, path := range strings.Split(in, ",") {
+		part, err := scale.ReadReport(path)
+		if err != nil {
+			return err
+		}
+		r.Latency = append(r.Latency, part.Latency...)
+		r.Memory = append(r.Memory, part.Memory...)
+		r.Waves = append(r.Waves, part.Waves...)
 	}
 	type chart struct {
 		file string
