@@ -93,7 +93,8 @@ func newPlot(title, ylabel string) *plot.Plot {
 	p.X.Label.Text = "stored users"
 	p.Y.Label.Text = ylabel
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.X.Tick.Marker = usersTicks{}
+	p.Y.Tick.Marker = plainTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
 	p.Add(plotter.NewGrid())
@@ -115,6 +116,42 @@ func (ticks125) Ticks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return out
+}
+
+// usersTicks marks the powers of ten on the users axis, written out
+// (1,000,000 rather than 1e+06).
+type usersTicks struct{}
+
+func (usersTicks) Ticks(lo, hi float64) []plot.Tick {
+	var out []plot.Tick
+	for e := math.Ceil(math.Log10(lo)); math.Pow(10, e) <= hi*1.0001; e++ {
+		v := math.Pow(10, e)
+		out = append(out, plot.Tick{Value: v, Label: thousands(int64(math.Round(v)))})
+	}
+	return out
+}
+
+// thousands writes n with a comma between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// plainTicks are the default ticks of a linear axis, labelled without
+// trailing zeros.
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'f', -1, 64)
+		}
+	}
+	return ts
 }
 
 // line adds one series; dashed ones are the second variant of a store.
@@ -249,6 +286,8 @@ func waveChart(r *scale.Report) (*plot.Plot, error) {
 	p.X.Label.Text = "seconds since the tokens expired"
 	p.Y.Label.Text = "per second (in bins of one quota window)"
 	p.Legend.Top = true
+	p.Y.Tick.Marker = plainTicks{}
+	p.X.Tick.Marker = plainTicks{}
 	p.Add(plotter.NewGrid())
 	until, hi := 0.0, 0.0
 	for _, w := range r.Waves {
