@@ -28,8 +28,8 @@ import (
 )
 
 var (
-	waveUsersFlag = flag.Int("wave-users", 500, "stored users in the refresh wave test (a tenth of them expire at once)")
-	waveQuotaFlag = flag.String("wave-quota", "25/2s", "the user info quota of the refresh wave test, LIMIT/WINDOW")
+	waveUsersFlag = flag.Int("wave-users", 300, "stored users in the refresh wave test (a tenth of them expire at once)")
+	waveQuotaFlag = flag.String("wave-quota", "25/5s", "the user info quota of the refresh wave test, LIMIT/WINDOW")
 )
 
 // waveQuota is the refresh wave's quota on user info. The default has a

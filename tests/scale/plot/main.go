@@ -282,7 +282,7 @@ func rate(times []float64, width, until float64) plotter.XYs {
 func waveChart(r *scale.Report) (*plot.Plot, error) {
 	p := plot.New()
 	w0 := r.Waves[0]
-	p.Title.Text = fmt.Sprintf("Refresh wave: %d of %d users expire at once, %d instances", w0.WaveUsers, w0.Users, w0.Instances)
+	p.Title.Text = fmt.Sprintf("Refresh wave: %s of %s users expire at once, %d instances", thousands(int64(w0.WaveUsers)), thousands(int64(w0.Users)), w0.Instances)
 	p.X.Label.Text = "seconds since the tokens expired"
 	p.Y.Label.Text = "per second (in bins of one quota window)"
 	p.Legend.Top = true
