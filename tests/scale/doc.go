@@ -32,7 +32,7 @@
 // Larger sizes are flags away; the figures in docs/scale.md were made,
 // from the repository root, with
 //
-//	go test -count=1 -timeout 60m ./tests/scale -v -run TestScale -users 1000,10000,100000,1000000 -json-out $PWD/docs/scale.json
+//	go test -count=1 -timeout 60m ./tests/scale -v -run TestScale -users 1000,10000,100000,1000000 -samples 1500 -json-out $PWD/docs/scale.json
 //	go test -count=1 -timeout 30m ./tests/scale -v -run TestRefreshWave -wave-users 5000 -wave-quota 100/10s -json-out $PWD/docs/scale-wave.json
 //
 // (TIKTOKKIT_SCALE_USERS=1000,100000 does the same as -users; -stores

@@ -30,7 +30,7 @@ import (
 
 var (
 	usersFlag   = flag.String("users", "", "comma-separated numbers of stored users (default 1000,10000; env TIKTOKKIT_SCALE_USERS)")
-	samplesFlag = flag.Int("samples", 1500, "measured calls per metric, size and round")
+	samplesFlag = flag.Int("samples", 1000, "measured calls per metric, size and round")
 	roundsFlag  = flag.Int("rounds", 3, "measurement rounds")
 	jsonOut     = flag.String("json-out", "", "write the measurements as JSON to this file")
 	storesFlag  = flag.String("stores", "", "comma-separated stores to measure (default all: memory,SQLite,PostgreSQL,Redis)")
