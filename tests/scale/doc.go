@@ -28,7 +28,7 @@
 // once, and the wave took within 10 % of the time the quota allows.
 //
 // By default it runs at 1,000 and 10,000 users and a wave of 30 of 300
-// users under 25 user info calls per 5 s, which takes under a minute.
+// users under 30 user info calls per 10 s, which takes about a minute.
 // Larger sizes are flags away; the figures in docs/scale.md were made,
 // from the repository root, with
 //

@@ -29,7 +29,7 @@ import (
 
 var (
 	waveUsersFlag = flag.Int("wave-users", 300, "stored users in the refresh wave test (a tenth of them expire at once)")
-	waveQuotaFlag = flag.String("wave-quota", "25/5s", "the user info quota of the refresh wave test, LIMIT/WINDOW")
+	waveQuotaFlag = flag.String("wave-quota", "30/10s", "the user info quota of the refresh wave test, LIMIT/WINDOW")
 )
 
 // waveQuota is the refresh wave's quota on user info. The default has a
