@@ -20,73 +20,117 @@ func (s *Source) cacheToken(key string, tok *client.Token, now time.Time) {
 // uncache forgets key's cached token, if any.
 func (s *Source) uncache(key string) { s.cache.drop(key) }
 
-// tokenCache is the Source's bounded cache of valid tokens. A nil
-// *tokenCache is a disabled cache: every method is a no-op.
+// tokenCache is the Source's bounded cache of valid tokens, evicting the
+// least recently used entry when it is full. Every operation is O(1): the
+// entries are on a doubly linked list in order of use (most recent at the
+// front), so a full cache evicts its back without looking at the others,
+// however large it is. A nil *tokenCache is a disabled cache: every method
+// is a no-op.
 type tokenCache struct {
-	mu   sync.RWMutex
-	m    map[string]cacheEntry
+	mu   sync.Mutex
+	m    map[string]*cacheEntry
+	root cacheEntry // sentinel: root.next is the most recently used, root.prev the least
 	size int
 	ttl  time.Duration
 }
 
 type cacheEntry struct {
-	tok   *client.Token
-	until time.Time
+	key        string
+	tok        *client.Token
+	until      time.Time
+	prev, next *cacheEntry
 }
 
 func newTokenCache(size int, ttl time.Duration) *tokenCache {
-	return &tokenCache{m: make(map[string]cacheEntry), size: size, ttl: ttl}
+	c := &tokenCache{m: make(map[string]*cacheEntry), size: size, ttl: ttl}
+	c.root.prev, c.root.next = &c.root, &c.root
+	return c
+}
+
+// unlink takes e off the list. c.mu is held.
+func (c *tokenCache) unlink(e *cacheEntry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
+}
+
+// pushFront puts e at the front of the list (most recently used). c.mu is
+// held.
+func (c *tokenCache) pushFront(e *cacheEntry) {
+	e.prev, e.next = &c.root, c.root.next
+	c.root.next.prev = e
+	c.root.next = e
+}
+
+// remove forgets e. c.mu is held.
+func (c *tokenCache) remove(e *cacheEntry) {
+	c.unlink(e)
+	delete(c.m, e.key)
 }
 
 // get returns the cached token for key when the entry is younger than the
-// TTL and the token does not need a refresh yet; nil otherwise.
+// TTL and the token does not need a refresh yet; nil otherwise. A hit makes
+// the entry the most recently used; an entry past its TTL is forgotten.
 func (c *tokenCache) get(key string, now time.Time, margin time.Duration) *client.Token {
 	if c == nil {
 		return nil
 	}
-	c.mu.RLock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) || e.tok.NeedsRefresh(now, margin) {
+	if !ok {
 		return nil
+	}
+	if !now.Before(e.until) {
+		c.remove(e)
+		return nil
+	}
+	if e.tok.NeedsRefresh(now, margin) {
+		return nil
+	}
+	if c.root.next != e {
+		c.unlink(e)
+		c.pushFront(e)
 	}
 	return e.tok
 }
 
-// peek returns the cached token for key whatever its age, or nil.
+// peek returns the cached token for key whatever its age, or nil. It does
+// not count as a use.
 func (c *tokenCache) peek(key string) *client.Token {
 	if c == nil {
 		return nil
 	}
-	c.mu.RLock()
-	e := c.m[key]
-	c.mu.RUnlock()
-	return e.tok
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[key]; ok {
+		return e.tok
+	}
+	return nil
 }
 
-// put caches tok for key. When the cache is full it first drops expired
-// entries, then arbitrary ones (Go's map order is random), so it stays
-// within its size without any background work.
+// put caches tok for key as the most recently used entry. When the cache
+// is full it evicts the least recently used entry, so it stays within its
+// size without any background work.
 func (c *tokenCache) put(key string, tok *client.Token, now time.Time) {
 	if c == nil || tok == nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[key]; !ok && len(c.m) >= c.size {
-		for k, e := range c.m {
-			if !now.Before(e.until) {
-				delete(c.m, k)
-			}
+	if e, ok := c.m[key]; ok {
+		e.tok, e.until = tok, now.Add(c.ttl)
+		if c.root.next != e {
+			c.unlink(e)
+			c.pushFront(e)
 		}
-		for k := range c.m {
-			if len(c.m) < c.size {
-				break
-			}
-			delete(c.m, k)
-		}
+		return
 	}
-	c.m[key] = cacheEntry{tok: tok, until: now.Add(c.ttl)}
+	for len(c.m) >= c.size && c.root.prev != &c.root {
+		c.remove(c.root.prev)
+	}
+	e := &cacheEntry{key: key, tok: tok, until: now.Add(c.ttl)}
+	c.m[key] = e
+	c.pushFront(e)
 }
 
 // drop forgets key.
@@ -95,6 +139,18 @@ func (c *tokenCache) drop(key string) {
 		return
 	}
 	c.mu.Lock()
-	delete(c.m, key)
+	if e, ok := c.m[key]; ok {
+		c.remove(e)
+	}
 	c.mu.Unlock()
+}
+
+// len returns the number of cached entries.
+func (c *tokenCache) len() int {
+	if c == nil {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
 }
