@@ -16,6 +16,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/examples/internal/ops"
 	"github.com/tiktokkit/tiktokkit/examples/internal/webui"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/handlers/webhook"
@@ -92,7 +93,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	}()
 
 	var err error
-	a.client, err = client.New(instrumented(opts.Telemetry, client.Config{
+	a.client, err = client.New(ops.Instrumented(opts.Telemetry, client.Config{
 		ClientKey:    s.ClientKey,
 		ClientSecret: s.ClientSecret,
 		RedirectURL:  s.RedirectURI,
@@ -108,7 +109,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		return nil, err
 	}
 	a.store = tokenstore.NewMemory()
-	a.tokens, err = tokenstore.NewSource(instrumented(opts.Telemetry, tokenstore.SourceConfig{
+	a.tokens, err = tokenstore.NewSource(ops.Instrumented(opts.Telemetry, tokenstore.SourceConfig{
 		Store:  a.store,
 		Client: a.client,
 		Logger: logger,
@@ -129,7 +130,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 	a.sessions.Cookie.SameSite = http.SameSiteLaxMode
 	a.sessions.Cookie.Secure = secure
 
-	auth, err := handlers.New(instrumented(opts.Telemetry, handlers.Config{
+	auth, err := handlers.New(ops.Instrumented(opts.Telemetry, handlers.Config{
 		Client:   a.client,
 		Tokens:   a.tokens,
 		Sessions: a.sessions,
@@ -155,7 +156,7 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 
 	// TikTok's webhooks: a signed authorization.removed deletes the user's
 	// token at once; the post.publish.* events are logged.
-	hook, err := webhook.New(instrumented(opts.Telemetry, webhook.Config{
+	hook, err := webhook.New(ops.Instrumented(opts.Telemetry, webhook.Config{
 		ClientSecret: s.ClientSecret,
 		ClientKey:    s.ClientKey,
 		Tokens:       a.tokens,

@@ -45,13 +45,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tiktokkit/tiktokkit/examples/internal/ops"
 	"github.com/tiktokkit/tiktokkit/handlers"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	level, err := parseLogLevel(os.Getenv("LOG_LEVEL"))
+	level, err := ops.ParseLogLevel(os.Getenv("LOG_LEVEL"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -80,12 +81,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, logg
 		s.RedirectURI = base + "/auth/tiktok/callback"
 	}
 
-	tel, err := newTelemetry()
+	tel, err := ops.NewTelemetry()
 	if err != nil {
 		return err
 	}
 	defer tel.Shutdown(context.WithoutCancel(ctx))
-	a, err := newApp(s, logger, appOptions{Telemetry: tel.kit})
+	a, err := newApp(s, logger, appOptions{Telemetry: tel.Kit})
 	if err != nil {
 		return err
 	}
@@ -96,7 +97,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, logg
 	}
 
 	srv := &http.Server{
-		Handler:           withOps(a, tel.metrics, health),
+		Handler:           ops.WithOps(a, tel.Metrics, health),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

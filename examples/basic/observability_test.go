@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiktokkit/tiktokkit/examples/internal/ops"
 	"github.com/tiktokkit/tiktokkit/handlers"
 )
 
@@ -29,13 +30,13 @@ func newObservedApp(t *testing.T) *testApp {
 	s, err := settingsFromEnv(func(string) string { return "" })
 	require.NoError(t, err)
 	s.RedirectURI = base + "/auth/tiktok/callback"
-	tel, err := newTelemetry()
+	tel, err := ops.NewTelemetry()
 	require.NoError(t, err)
-	a, err := newApp(s, logger, appOptions{AutoApprove: true, Telemetry: tel.kit})
+	a, err := newApp(s, logger, appOptions{AutoApprove: true, Telemetry: tel.Kit})
 	require.NoError(t, err)
 	health, err := handlers.Health(handlers.HealthConfig{Store: a.store, Logger: logger})
 	require.NoError(t, err)
-	srv.Config.Handler = withOps(a, tel.metrics, health)
+	srv.Config.Handler = ops.WithOps(a, tel.Metrics, health)
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); a.Close(); _ = tel.Shutdown(t.Context()) })
 	jar, err := cookiejar.New(nil)
@@ -90,15 +91,4 @@ func TestHealthz(t *testing.T) {
 	assert.Empty(t, resp.Header.Values("Set-Cookie"), "the probe makes no session")
 	resp = ta.do(t, http.MethodPost, "/healthz", "", nil)
 	assert.NotEqual(t, http.StatusOK, resp.StatusCode)
-}
-
-func TestParseLogLevel(t *testing.T) {
-	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "info": slog.LevelInfo, "DEBUG": slog.LevelDebug,
-		"warn": slog.LevelWarn, "error": slog.LevelError} {
-		got, err := parseLogLevel(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-	_, err := parseLogLevel("verbose")
-	require.ErrorContains(t, err, "LOG_LEVEL")
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tiktokkit/tiktokkit/client"
 	"github.com/tiktokkit/tiktokkit/client/tiktoktest"
+	"github.com/tiktokkit/tiktokkit/examples/internal/ops"
 	"github.com/tiktokkit/tiktokkit/examples/internal/webui"
 	"github.com/tiktokkit/tiktokkit/handlers"
 	"github.com/tiktokkit/tiktokkit/handlers/webhook"
@@ -148,7 +149,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 		return nil, err
 	}
 
-	a.client, err = client.New(instrumented(opts.Telemetry, client.Config{
+	a.client, err = client.New(ops.Instrumented(opts.Telemetry, client.Config{
 		ClientKey:    s.ClientKey,
 		ClientSecret: s.ClientSecret,
 		RedirectURL:  s.RedirectURI,
@@ -164,7 +165,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	if err != nil {
 		return nil, err
 	}
-	a.tokens, err = tokenstore.NewSource(instrumented(opts.Telemetry, tokenstore.SourceConfig{
+	a.tokens, err = tokenstore.NewSource(ops.Instrumented(opts.Telemetry, tokenstore.SourceConfig{
 		Store:  a.store,
 		Client: a.client,
 		Logger: logger,
@@ -193,7 +194,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	}
 	a.identity = tokenstore.SessionIdentity(a.sessions)
 
-	auth, err := handlers.New(instrumented(opts.Telemetry, handlers.Config{
+	auth, err := handlers.New(ops.Instrumented(opts.Telemetry, handlers.Config{
 		Tokens:   a.tokens,
 		Sessions: a.sessions,
 		Identity: a.identity,
@@ -222,7 +223,7 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	// token at once; the post.publish.* events are logged. The replay
 	// claims live in the shared database (or Redis), so a replayed
 	// delivery is refused whichever instance it reaches.
-	hook, err := webhook.New(instrumented(opts.Telemetry, webhook.Config{
+	hook, err := webhook.New(ops.Instrumented(opts.Telemetry, webhook.Config{
 		ClientSecret: s.ClientSecret,
 		ClientKey:    s.ClientKey,
 		Tokens:       a.tokens,

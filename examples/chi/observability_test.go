@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tiktokkit/tiktokkit/examples/internal/ops"
 	"github.com/tiktokkit/tiktokkit/handlers"
 )
 
@@ -29,13 +30,13 @@ func startObservedApp(t *testing.T) *testApp {
 	s, err := settingsFromEnv(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	s.RedirectURI = base + "/auth/tiktok/callback"
-	tel, err := newTelemetry()
+	tel, err := ops.NewTelemetry()
 	require.NoError(t, err)
-	a, err := newApp(t.Context(), s, logger, appOptions{AutoApprove: true, Telemetry: tel.kit})
+	a, err := newApp(t.Context(), s, logger, appOptions{AutoApprove: true, Telemetry: tel.Kit})
 	require.NoError(t, err)
 	health, err := handlers.Health(handlers.HealthConfig{Store: a.store, Logger: logger})
 	require.NoError(t, err)
-	srv.Config.Handler = withOps(a, tel.metrics, health)
+	srv.Config.Handler = ops.WithOps(a, tel.Metrics, health)
 	srv.Start()
 	t.Cleanup(func() { srv.Close(); a.Close(); _ = tel.Shutdown(t.Context()) })
 	jar, err := cookiejar.New(nil)
@@ -82,14 +83,4 @@ func TestHealthzChecksTheDatabase(t *testing.T) {
 	resp = ta.do(t, http.MethodGet, "/healthz", "", nil)
 	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 	assert.JSONEq(t, `{"status":"unavailable"}`, readBody(t, resp))
-}
-
-func TestParseLogLevel(t *testing.T) {
-	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "debug": slog.LevelDebug, "WARN": slog.LevelWarn, "error": slog.LevelError} {
-		got, err := parseLogLevel(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-	_, err := parseLogLevel("loud")
-	require.Error(t, err)
 }

@@ -1,4 +1,6 @@
-package main
+// Package ops is what the examples share to be operated: OpenTelemetry
+// metrics served for Prometheus, the health check route and LOG_LEVEL.
+package ops
 
 import (
 	"context"
@@ -15,18 +17,22 @@ import (
 	"github.com/tiktokkit/tiktokkit/otelkit"
 )
 
-// telemetry is the example's OpenTelemetry setup: the SDK's meter provider
+// Telemetry is an example's OpenTelemetry setup: the SDK's meter provider
 // read by the Prometheus exporter into a registry of the app's own, served
 // at GET /metrics. Traces stay on the global (no-op) tracer provider: an
 // app that wants them installs an SDK tracer provider with its exporter and
 // passes it to otelkit.New.
-type telemetry struct {
-	kit      *otelkit.Telemetry
-	metrics  http.Handler
+type Telemetry struct {
+	// Kit is the kit's instrumentation, for Instrumented.
+	Kit *otelkit.Telemetry
+	// Metrics serves the metrics in Prometheus text format.
+	Metrics  http.Handler
 	provider *sdkmetric.MeterProvider
 }
 
-func newTelemetry() (*telemetry, error) {
+// NewTelemetry sets up the meter provider, its Prometheus exporter and the
+// kit's instrumentation.
+func NewTelemetry() (*Telemetry, error) {
 	reg := prometheus.NewRegistry()
 	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
@@ -37,16 +43,16 @@ func newTelemetry() (*telemetry, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &telemetry{kit: kit, provider: mp,
-		metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
+	return &Telemetry{Kit: kit, provider: mp,
+		Metrics: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}, nil
 }
 
 // Shutdown flushes and stops the meter provider.
-func (t *telemetry) Shutdown(ctx context.Context) error { return t.provider.Shutdown(ctx) }
+func (t *Telemetry) Shutdown(ctx context.Context) error { return t.provider.Shutdown(ctx) }
 
-// instrumented returns cfg (a tiktokkit config) with tel's hooks set; cfg
+// Instrumented returns cfg (a tiktokkit config) with tel's hooks set; cfg
 // unchanged when tel is nil.
-func instrumented[T any](tel *otelkit.Telemetry, cfg T) T {
+func Instrumented[T any](tel *otelkit.Telemetry, cfg T) T {
 	if tel != nil {
 		if err := tel.Instrument(&cfg); err != nil {
 			panic(err) // only the kit's config types are passed
@@ -55,9 +61,9 @@ func instrumented[T any](tel *otelkit.Telemetry, cfg T) T {
 	return cfg
 }
 
-// withOps serves GET /metrics and GET /healthz in front of the app; every
+// WithOps serves GET /metrics and GET /healthz in front of the app; every
 // other request goes to the app.
-func withOps(app, metrics, health http.Handler) http.Handler {
+func WithOps(app, metrics, health http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metrics)
 	mux.Handle("GET /healthz", health)
@@ -65,8 +71,8 @@ func withOps(app, metrics, health http.Handler) http.Handler {
 	return mux
 }
 
-// parseLogLevel reads LOG_LEVEL: debug, info (the default), warn or error.
-func parseLogLevel(s string) (slog.Level, error) {
+// ParseLogLevel reads LOG_LEVEL: debug, info (the default), warn or error.
+func ParseLogLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "info":
 		return slog.LevelInfo, nil
