@@ -80,6 +80,8 @@ type appOptions struct {
 	// on 127.0.0.1), so that for a real browser the emulator on 127.0.0.1
 	// is another site, as TikTok is.
 	localhost bool
+	// fold wraps the site in FoldHeaders, outside the session middleware.
+	fold bool
 }
 
 // app is a complete site wired as the package documentation recommends:
@@ -191,6 +193,9 @@ func newApp(t *testing.T, opt appOptions) *app {
 		h = csrf
 	}
 	a.srv.Config.Handler = a.sm.LoadAndSave(h)
+	if opt.fold {
+		a.srv.Config.Handler = handlers.FoldHeaders(a.srv.Config.Handler)
+	}
 	if opt.tls {
 		a.srv.StartTLS()
 	} else {

@@ -207,7 +207,9 @@ func newApp(s settings, logger *slog.Logger, opts appOptions) (*app, error) {
 		})
 	}))
 
-	a.handler = a.sessions.LoadAndSave(securityHeaders(csrf))
+	// FoldHeaders outside the sessions: scs adds its own Cache-Control
+	// line when it writes the session cookie.
+	a.handler = handlers.FoldHeaders(a.sessions.LoadAndSave(securityHeaders(csrf)))
 	ok = true
 	return a, nil
 }

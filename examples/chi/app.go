@@ -243,6 +243,9 @@ func newApp(ctx context.Context, s settings, logger *slog.Logger, opts appOption
 	r := chi.NewRouter()
 	r.Use(chimw.Recoverer)
 	r.Use(chimw.GetHead)
+	// FoldHeaders outside the sessions: scs adds its own Cache-Control
+	// line when it writes the session cookie.
+	r.Use(handlers.FoldHeaders)
 	r.Use(a.sessions.LoadAndSave)
 	r.Use(securityHeaders)
 	r.Use(csrfProtection(secure, http.HandlerFunc(a.csrfFailed), webhookPath))
