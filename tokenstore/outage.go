@@ -135,6 +135,7 @@ func (s *Source) bury(rt string) {
 			}
 		}
 	}
+	s.anyDeleted.Store(true)
 	for range 8 { // a chain of rotations, as in successor
 		s.deleted[rt] = now.Add(deletedFor)
 		e, ok := s.grace[rt]
@@ -148,6 +149,9 @@ func (s *Source) bury(rt string) {
 // buried reports whether Delete deleted the grant of refresh token rt
 // within the last day.
 func (s *Source) buried(rt string) bool {
+	if !s.anyDeleted.Load() {
+		return false // the read path of every request: no lock while nothing was deleted
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	until, ok := s.deleted[rt]

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tiktokkit/tiktokkit/client"
@@ -132,6 +133,9 @@ type Source struct {
 	grace   map[string]graceEntry
 	saving  map[string]bool      // keys whose refreshed token is saved in the background
 	deleted map[string]time.Time // refresh tokens deleted by Delete, until when they stay dead
+	// anyDeleted is set once deleted holds an entry, so that Token skips
+	// the lock on every read while nothing was ever deleted.
+	anyDeleted atomic.Bool
 }
 
 var _ client.Refresher = (*Source)(nil)
